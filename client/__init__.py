@@ -1,0 +1,1 @@
+"""The agent side: talks HTTP only, imports neither gui/ nor server/."""

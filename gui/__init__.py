@@ -1,0 +1,1 @@
+"""The PySide6 admin window. The only package that imports Qt."""

@@ -1,0 +1,84 @@
+"""Client Registry: the admin window with the HTTPS server (default), the server
+alone (``--headless``), the admin command line (``admin …``) and the agent's
+enrolment tool (``enroll …``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from server.bootstrap import DATA_DIR_VARIABLE, default_data_dir
+
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                      help=f"where the database and the CA live (default: ${DATA_DIR_VARIABLE}, "
+                           f"else {default_data_dir()})")
+    parser = argparse.ArgumentParser(prog="main.py", description=__doc__, parents=[data])
+    parser.add_argument("--headless", action="store_true", help="run the server without the window")
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    parser.add_argument("--port", type=int, default=8443, help="port to listen on; 0 picks a free one (default 8443)")
+    parser.add_argument("--no-tls", action="store_true", help="plain HTTP, for local experiments only")
+    subparsers = parser.add_subparsers(dest="command", metavar="{admin,enroll}")
+
+    from server.admin_cli import add_admin_parser
+    from client.enroll import add_enroll_parser
+
+    add_admin_parser(subparsers, parents=[data])
+    add_enroll_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if not hasattr(args, "data_dir"):
+        from server.bootstrap import default_data_dir
+
+        args.data_dir = default_data_dir()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "admin":
+        from server.admin_cli import run_admin
+
+        return run_admin(args)
+    if args.command == "enroll":
+        from client.enroll import run_enroll
+
+        return run_enroll(args)
+    if args.headless:
+        return run_headless(args)
+    from gui.app import run_window
+
+    return run_window(args)
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM, then stop cleanly."""
+    from server.bootstrap import open_registry, start_server
+    from server.ca import CaError
+
+    try:
+        service = open_registry(args.data_dir)
+        server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
+    except (OSError, CaError) as error:
+        logging.getLogger("main").error("cannot start: %s", error)
+        return 1
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The registration service, its HTTP face and its certificate authority."""

@@ -1,0 +1,256 @@
+"""The registry's own certificate authority, in the manner of trustme.
+
+A small public surface: load or create the CA in the data folder, issue a
+client certificate from a checked CSR, keep the HTTPS server's certificate
+current. Every certificate comes from one builder that sets the common fields;
+each extension is written out with the reason for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from server.csr import SubjectAltName
+
+__all__ = ["CaError", "CertificateAuthority", "IssuancePlan", "certificate_fingerprint"]
+
+log = logging.getLogger(__name__)
+
+CA_KEY_FILE = "ca.key"
+CA_CERT_FILE = "ca.crt"
+SERVER_KEY_FILE = "server.key"
+SERVER_CERT_FILE = "server.crt"
+
+CA_VALIDITY = timedelta(days=10 * 365)
+CLIENT_VALIDITY = timedelta(days=365)
+SERVER_VALIDITY = timedelta(days=365)
+SERVER_RENEW_BEFORE = timedelta(days=30)
+# Clocks on a plant network drift; a certificate that is "not yet valid" for a
+# device a minute behind is a support call.
+BACKDATE = timedelta(minutes=5)
+
+
+class CaError(Exception):
+    """The CA's files are unusable; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class IssuancePlan:
+    """What a grant will put in the client certificate, shown before it is issued."""
+
+    common_name: str
+    not_before: datetime
+    not_after: datetime
+    key_usage: tuple[str, ...]
+    extended_key_usage: tuple[str, ...]
+    sans: tuple[SubjectAltName, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "subject": f"CN={self.common_name}",
+            "notBefore": self.not_before.isoformat(),
+            "notAfter": self.not_after.isoformat(),
+            "basicConstraints": "CA:FALSE",
+            "keyUsage": list(self.key_usage),
+            "extendedKeyUsage": list(self.extended_key_usage),
+            "sans": [str(san) for san in self.sans],
+        }
+
+
+def certificate_fingerprint(certificate: x509.Certificate) -> str:
+    """SHA-256 over the certificate's DER, as lowercase hex."""
+    return certificate.fingerprint(hashes.SHA256()).hex()
+
+
+class CertificateAuthority:
+    def __init__(self, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate):
+        self._key = key
+        self.certificate = certificate
+        self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        self.fingerprint = certificate_fingerprint(certificate)
+
+    @classmethod
+    def load_or_create(cls, data_dir: Path, now: float) -> CertificateAuthority:
+        """The CA stored in ``data_dir``, created there on first start."""
+        key_path, cert_path = Path(data_dir) / CA_KEY_FILE, Path(data_dir) / CA_CERT_FILE
+        if key_path.exists() != cert_path.exists():
+            present, missing = (key_path, cert_path) if key_path.exists() else (cert_path, key_path)
+            raise CaError(f"{present} exists but {missing} does not; restore it from a backup")
+        if key_path.exists():
+            return cls._load(key_path, cert_path)
+        ca = cls._create(_utc(now))
+        _write_public(cert_path, ca.certificate_pem.encode("ascii"))
+        _write_private(key_path, _private_pem(ca._key))
+        log.info("created a new certificate authority, fingerprint %s", ca.fingerprint)
+        return ca
+
+    @classmethod
+    def _create(cls, now: datetime) -> CertificateAuthority:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Client Registry"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"Client Registry CA {socket.gethostname()}"[:64]),
+        ])
+        builder = _builder(name, key.public_key(), name, key.public_key(), now - BACKDATE, now + CA_VALIDITY)
+        builder = (
+            # May sign end-entity certificates only, never another CA.
+            builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(_key_usage(digital_signature=True, key_cert_sign=True, crl_sign=True), critical=True)
+        )
+        return cls(key, builder.sign(key, hashes.SHA256()))
+
+    @classmethod
+    def _load(cls, key_path: Path, cert_path: Path) -> CertificateAuthority:
+        _insist_owner_only(key_path)
+        try:
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        except (OSError, ValueError) as error:
+            raise CaError(f"cannot read the CA in {key_path.parent}: {error}") from None
+        if certificate.public_key() != key.public_key():
+            raise CaError(f"{cert_path} does not belong to the key in {key_path}")
+        return cls(key, certificate)
+
+    def plan_client_certificate(
+        self, username: str, key_algorithm: str, sans: tuple[SubjectAltName, ...], now: float
+    ) -> IssuancePlan:
+        not_before = _utc(now) - BACKDATE
+        # A client certificate never outlives the CA that vouches for it.
+        not_after = min(_utc(now) + CLIENT_VALIDITY, self.certificate.not_valid_after_utc)
+        # keyEncipherment only where the key can encipher (RSA key transport).
+        key_usage = ("digitalSignature", "keyEncipherment") if key_algorithm == "RSA" else ("digitalSignature",)
+        return IssuancePlan(username, not_before, not_after, key_usage, ("clientAuth",), tuple(sans))
+
+    def issue_client_certificate(self, csr: x509.CertificateSigningRequest, plan: IssuancePlan) -> x509.Certificate:
+        """Sign a client certificate for ``csr``'s key exactly as ``plan`` says: the subject
+        and SANs come from the plan, never from the CSR, nor any extension it asked for."""
+        public_key = csr.public_key()
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, plan.common_name)])
+        builder = _builder(subject, public_key, self.certificate.subject, self._key.public_key(),
+                           plan.not_before, plan.not_after)
+        builder = (
+            builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(digital_signature=True, key_encipherment="keyEncipherment" in plan.key_usage),
+                           critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        )
+        if plan.sans:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([san.to_general_name() for san in plan.sans]), critical=False
+            )
+        return builder.sign(self._key, hashes.SHA256())
+
+    def ensure_server_certificate(
+        self, data_dir: Path, dns_names: list[str], addresses: list[str], now: float
+    ) -> tuple[Path, Path]:
+        """Paths of a current server certificate and key for these names, issuing one if needed."""
+        cert_path, key_path = Path(data_dir) / SERVER_CERT_FILE, Path(data_dir) / SERVER_KEY_FILE
+        wanted = {x509.DNSName(name) for name in dns_names} | {
+            x509.IPAddress(ipaddress.ip_address(address)) for address in addresses
+        }
+        if self._server_certificate_is_current(cert_path, key_path, wanted, _utc(now)):
+            return cert_path, key_path
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0])])
+        not_after = min(_utc(now) + SERVER_VALIDITY, self.certificate.not_valid_after_utc)
+        builder = (
+            _builder(subject, key.public_key(), self.certificate.subject, self._key.public_key(),
+                     _utc(now) - BACKDATE, not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(digital_signature=True), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(sorted(wanted, key=str)), critical=False)
+        )
+        certificate = builder.sign(self._key, hashes.SHA256())
+        _write_private(key_path, _private_pem(key))
+        _write_public(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
+        return cert_path, key_path
+
+    def _server_certificate_is_current(self, cert_path: Path, key_path: Path, wanted: set, now: datetime) -> bool:
+        try:
+            certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            certificate.verify_directly_issued_by(self.certificate)
+            names = set(certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+        except (OSError, ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
+            return False  # missing, damaged, or from a CA that was replaced: issue a new one
+        return (
+            certificate.public_key() == key.public_key()
+            and names == wanted
+            and now + SERVER_RENEW_BEFORE < certificate.not_valid_after_utc
+        )
+
+
+def _builder(subject, public_key, issuer, issuer_public_key, not_before, not_after) -> x509.CertificateBuilder:
+    """The fields every certificate shares."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        # 159 random bits: unguessable, and no two certificates share one.
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key), critical=False)
+    )
+
+
+def _key_usage(*, digital_signature=False, key_encipherment=False, key_cert_sign=False, crl_sign=False) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=digital_signature, content_commitment=False, key_encipherment=key_encipherment,
+        data_encipherment=False, key_agreement=False, key_cert_sign=key_cert_sign, crl_sign=crl_sign,
+        encipher_only=False, decipher_only=False,
+    )
+
+
+def _utc(epoch_seconds: float) -> datetime:
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+
+
+def _private_pem(key) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a key readable by the owner only, never visible half-written."""
+    _write_atomically(path, data, 0o600)
+
+
+def _write_public(path: Path, data: bytes) -> None:
+    _write_atomically(path, data, 0o644)
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.fchmod(fd, mode)  # O_CREAT's mode does not apply to a leftover file
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+
+
+def _insist_owner_only(path: Path) -> None:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        log.warning("%s was readable by others (mode %o); made it owner-only", path, mode)
+        path.chmod(0o600)

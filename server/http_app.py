@@ -1,0 +1,105 @@
+"""The bottle app: HTTP in, a service call, HTTP out. No protocol rule lives here."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+
+from bottle import Bottle, HTTPResponse, request
+
+from server.service import Answer, RegistrationService, error_answer
+from server.validation import MAX_BODY_BYTES
+
+log = logging.getLogger(__name__)
+
+REGISTER_PATH = "/api/client-registry/register"
+CA_PATH = "/api/client-registry/ca"
+WHOAMI_PATH = "/api/auth/whoami"
+
+# Set by the TLS layer (server.tls) when a client presented a certificate
+# that chains to our CA.
+CLIENT_CERTIFICATE_KEY = "client_registry.client_certificate_der"
+
+
+def create_app(service: RegistrationService) -> Bottle:
+    app = Bottle()
+
+    @app.post(REGISTER_PATH)
+    def register():
+        body = _read_body(MAX_BODY_BYTES)
+        return _respond(service.register(body, request.environ.get("CONTENT_TYPE"), _source()))
+
+    @app.get(CA_PATH)
+    def ca_certificate():
+        return HTTPResponse(service.ca.certificate_pem, 200, {"Content-Type": "application/x-pem-file"})
+
+    @app.get(WHOAMI_PATH)
+    def whoami():
+        certificate = request.environ.get(CLIENT_CERTIFICATE_KEY)
+        if certificate:
+            answer = service.whoami_by_certificate(certificate)
+            if answer.status == 200:
+                return _respond(answer)
+        credentials = _basic_credentials(request.environ.get("HTTP_AUTHORIZATION", ""))
+        if credentials is None:
+            return _respond(error_answer(401, "authentication required: a granted client's password or certificate"))
+        return _respond(service.whoami_by_password(*credentials, _source()))
+
+    # bottle answers its own errors with an HTML page; this API answers JSON,
+    # and never with a traceback.
+    for status, message in ((400, "bad request"), (404, "no such resource"), (405, "method not allowed"),
+                            (413, "request too large"), (500, "internal error")):
+        app.error(status)(_json_error(status, message))
+    return app
+
+
+def _respond(answer: Answer) -> HTTPResponse:
+    headers = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+    if answer.retry_after is not None:
+        headers["Retry-After"] = str(answer.retry_after)
+    if answer.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="Client Registry", charset="UTF-8"'
+    return HTTPResponse(json.dumps(answer.body), answer.status, headers)
+
+
+def _json_error(status: int, message: str):
+    def handler(error) -> str:
+        if status == 500:
+            log.error("internal error on %s %s: %r", request.method, request.path, error.exception)
+        error.content_type = "application/json"
+        return json.dumps({"status": "error", "message": message})
+
+    return handler
+
+
+def _source() -> str:
+    # The socket's peer, never X-Forwarded-For: any client can write that header.
+    return request.environ.get("REMOTE_ADDR", "")
+
+
+def _read_body(limit: int) -> bytes:
+    """At most ``limit + 1`` bytes, enough to tell an oversized body from a full one,
+    whether it came with Content-Length or chunked. The server closes the
+    connection after a 413, so the unread rest is never drained."""
+    stream = request.environ["wsgi.input"]
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        username, separator, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (username, password) if separator else None

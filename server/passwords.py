@@ -1,0 +1,97 @@
+"""Password hashes (scrypt, salted) and a memory-only cache of verified ones.
+
+scrypt costs ~60 ms of CPU on purpose. An agent re-sends its password on every
+poll, and a fleet polls constantly, so paying scrypt per poll would make the
+registry slow and easy to overload. ``VerifiedPasswords`` remembers, in this
+process only, an HMAC (under a random per-process key) of each password that
+scrypt has already accepted for a stored hash; a later poll with the same
+password is then checked in microseconds, still in constant time. Nothing of
+it is ever written to disk, and a wrong password always pays the full scrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+from collections import OrderedDict
+
+_N, _R, _P = 2**14, 8, 1
+_SALT_BYTES = 16
+_KEY_BYTES = 32
+_SCHEME = "scrypt"
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$salt$key``, with a fresh random salt."""
+    salt = secrets.token_bytes(_SALT_BYTES)
+    key = _scrypt(password, salt, _N, _R, _P)
+    return "$".join((_SCHEME, str(_N), str(_R), str(_P), _b64(salt), _b64(key)))
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """True when ``password`` matches ``encoded``; constant time in the key."""
+    try:
+        scheme, n, r, p, salt, key = encoded.split("$")
+        if scheme != _SCHEME:
+            return False
+        expected = base64.b64decode(key)
+        actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    # hashlib.scrypt releases the GIL, so hashing never stalls other threads.
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+        maxmem=256 * n * r * p, dklen=_KEY_BYTES,
+    )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+class VerifiedPasswords:
+    """Bounded, thread-safe memory of passwords scrypt has already accepted."""
+
+    def __init__(self, max_entries: int = 20_000):
+        self._key = secrets.token_bytes(32)
+        self._tags: OrderedDict[str, bytes] = OrderedDict()
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+
+    def _tag(self, encoded_hash: str, password: str) -> bytes:
+        # Bound to the stored hash: a re-registered username (new salt) never
+        # matches what was remembered for the old one.
+        message = encoded_hash.encode("ascii") + b"\0" + password.encode("utf-8")
+        return hmac.digest(self._key, message, "sha256")
+
+    def is_known(self, who: str, encoded_hash: str, password: str) -> bool:
+        tag = self._tag(encoded_hash, password)
+        with self._lock:
+            remembered = self._tags.get(who)
+            if remembered is not None:
+                self._tags.move_to_end(who)
+        return remembered is not None and hmac.compare_digest(remembered, tag)
+
+    def remember(self, who: str, encoded_hash: str, password: str) -> None:
+        tag = self._tag(encoded_hash, password)
+        with self._lock:
+            self._tags[who] = tag
+            self._tags.move_to_end(who)
+            while len(self._tags) > self._max_entries:
+                self._tags.popitem(last=False)
+
+    def check(self, who: str, encoded_hash: str, password: str) -> bool:
+        """Verify, paying scrypt only when this password was not seen before."""
+        if self.is_known(who, encoded_hash, password):
+            return True
+        if verify_password(password, encoded_hash):
+            self.remember(who, encoded_hash, password)
+            return True
+        return False

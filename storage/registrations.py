@@ -1,0 +1,121 @@
+"""Queries on registrations, with the database's own errors translated.
+
+Every write bumps the registry's revision and stamps it on the row, so a
+reader (the window) can fetch only what changed since it last looked.
+"""
+
+from __future__ import annotations
+
+from peewee import IntegrityError
+
+from storage.database import write_transaction
+from storage.models import Registration
+from storage.registry_state import next_revision
+
+PENDING = "pending"
+GRANTED = "granted"
+REJECTED = "rejected"
+STATUSES = (PENDING, GRANTED, REJECTED)
+
+# What a list view needs: no CSR or certificate text.
+SUMMARY_FIELDS = (
+    Registration.id,
+    Registration.username,
+    Registration.status,
+    Registration.roles,
+    Registration.permissions,
+    Registration.key_description,
+    Registration.source_address,
+    Registration.requested_at,
+    Registration.last_poll_at,
+    Registration.certificate_serial,
+    Registration.certificate_not_after,
+    Registration.revision,
+)
+
+
+class UsernameTaken(Exception):
+    """Another registration already holds this username (in any case)."""
+
+
+class PublicKeyTaken(Exception):
+    """Another registration already holds this CSR's public key."""
+
+
+def find(username: str) -> Registration | None:
+    """The registration for ``username``, compared without regard to case."""
+    return Registration.get_or_none(Registration.username == username)
+
+
+def find_by_certificate(certificate_fingerprint: str) -> Registration | None:
+    return Registration.get_or_none(Registration.certificate_fingerprint == certificate_fingerprint)
+
+
+def add_pending(**fields) -> Registration:
+    """Insert a new pending registration; raise UsernameTaken or PublicKeyTaken."""
+    try:
+        with write_transaction():
+            return Registration.create(status=PENDING, revision=next_revision(), **fields)
+    except IntegrityError as error:
+        if "key_fingerprint" in str(error):
+            raise PublicKeyTaken(fields.get("key_fingerprint")) from error
+        if "username" in str(error):
+            raise UsernameTaken(fields.get("username")) from error
+        raise
+
+
+def record_poll(registration_id: int, at: float, address: str) -> None:
+    with write_transaction():
+        Registration.update(
+            last_poll_at=at, last_poll_address=address, revision=next_revision()
+        ).where(Registration.id == registration_id).execute()
+
+
+def record_failed_attempt(registration_id: int) -> None:
+    with write_transaction():
+        Registration.update(
+            failed_attempts=Registration.failed_attempts + 1, revision=next_revision()
+        ).where(Registration.id == registration_id).execute()
+
+
+def decide(registration_id: int, **fields) -> bool:
+    """Move a pending registration to its decided state in one statement.
+
+    Returns False when it was no longer pending (someone else decided first,
+    or it was deleted), so that two admins cannot both decide.
+    """
+    with write_transaction():
+        changed = (
+            Registration.update(revision=next_revision(), **fields)
+            .where((Registration.id == registration_id) & (Registration.status == PENDING))
+            .execute()
+        )
+    return changed == 1
+
+
+def remove(registration_id: int) -> bool:
+    with write_transaction():
+        next_revision()
+        return Registration.delete().where(Registration.id == registration_id).execute() == 1
+
+
+def summaries(status: str | None = None, changed_after: int | None = None) -> list[dict]:
+    """Rows for list views, oldest request first."""
+    query = Registration.select(*SUMMARY_FIELDS)
+    if status is not None:
+        query = query.where(Registration.status == status)
+    if changed_after is not None:
+        query = query.where(Registration.revision > changed_after)
+    return list(query.order_by(Registration.requested_at, Registration.id).dicts())
+
+
+def all_ids() -> set[int]:
+    return {row[0] for row in Registration.select(Registration.id).tuples()}
+
+
+def pending_requested_before(moment: float) -> list[Registration]:
+    return list(
+        Registration.select().where(
+            (Registration.status == PENDING) & (Registration.requested_at < moment)
+        )
+    )

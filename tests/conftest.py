@@ -1,0 +1,38 @@
+"""Shared fixtures: a real registry in a temp folder, served by the real cheroot
+server on a free port over real HTTPS."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.bootstrap import open_registry, start_server
+from server.ca import CA_CERT_FILE
+from storage import close_db
+from tests.helpers import Client, FakeClock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def service(tmp_path, clock):
+    """The registration service over a fresh data folder, with the fake clock."""
+    registry = open_registry(tmp_path / "data", clock)
+    yield registry
+    close_db()
+
+
+@pytest.fixture
+def server(service, tmp_path):
+    """The HTTPS server on 127.0.0.1 and a free port."""
+    running = start_server(service, tmp_path / "data", "127.0.0.1", 0)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(server, tmp_path) -> Client:
+    """A client that trusts only the registry's CA file."""
+    return Client(server.url, tmp_path / "data" / CA_CERT_FILE)

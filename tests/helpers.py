@@ -1,0 +1,121 @@
+"""Test helpers: a controllable clock, CSRs of every kind, and a small HTTPS client."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+REGISTER = "/api/client-registry/register"
+
+
+class FakeClock:
+    """The one seam for time: starts at the real time (so certificates are
+    valid for openssl), moves only when told."""
+
+    def __init__(self, start: float | None = None):
+        self.now = time.time() if start is None else start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+_KEYS: dict[str, object] = {}
+
+
+def make_key(kind: str = "ec"):
+    """A private key; the slow ones are made once per test session."""
+    makers = {
+        "ec": lambda: ec.generate_private_key(ec.SECP256R1()),
+        "p384": lambda: ec.generate_private_key(ec.SECP384R1()),
+        "p521": lambda: ec.generate_private_key(ec.SECP521R1()),
+        "p192": lambda: ec.generate_private_key(ec.SECP192R1()),
+        "ed25519": ed25519.Ed25519PrivateKey.generate,
+        "rsa2048": lambda: rsa.generate_private_key(65537, 2048),
+        "rsa1024": lambda: rsa.generate_private_key(65537, 1024),
+        "dsa": lambda: dsa.generate_private_key(2048),
+    }
+    if kind in ("ec", "p384", "p521", "ed25519", "p192"):
+        return makers[kind]()
+    if kind not in _KEYS:
+        _KEYS[kind] = makers[kind]()
+    return _KEYS[kind]
+
+
+def make_csr(
+    common_name: str | None,
+    key=None,
+    *,
+    extra_subject: list[x509.NameAttribute] = (),
+    sans: list[x509.GeneralName] = (),
+    extensions: list[tuple[x509.ExtensionType, bool]] = (),
+    digest=hashes.SHA256(),
+) -> tuple[str, object]:
+    """(PEM text, private key) of a CSR; ``common_name=None`` leaves the CN out."""
+    key = key if key is not None else make_key("ec")
+    attributes = [] if common_name is None else [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    builder = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(attributes + list(extra_subject)))
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    csr = builder.sign(key, None if isinstance(key, ed25519.Ed25519PrivateKey) else digest)
+    return csr.public_bytes(serialization.Encoding.PEM).decode("ascii"), key
+
+
+def key_pem(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+class Client:
+    """One HTTP(S) request per call, trusting only the registry's CA file."""
+
+    def __init__(self, url: str, ca_file: Path | None = None, cert: tuple[Path, Path] | None = None):
+        parts = urlsplit(url)
+        self.host, self.port, self.tls = parts.hostname, parts.port, parts.scheme == "https"
+        self.context = None
+        if self.tls:
+            self.context = ssl.create_default_context(cafile=str(ca_file))
+            if cert is not None:
+                self.context.load_cert_chain(*map(str, cert))
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> Reply:
+        if self.tls:
+            connection = http.client.HTTPSConnection("localhost", self.port, context=self.context, timeout=30)
+        else:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        finally:
+            connection.close()
+
+    def register(self, document: dict | None = None, *, raw: bytes | None = None,
+                 content_type: str = "application/json") -> Reply:
+        body = raw if raw is not None else json.dumps(document).encode()
+        return self.request("POST", REGISTER, body, {"Content-Type": content_type})
