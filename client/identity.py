@@ -1,0 +1,171 @@
+"""The device's identity in ``--out``: its private key, its CSR and its password.
+
+ECDSA signatures are randomised, so a CSR made again on a rerun differs from the
+first, and the registry refuses a pending request that changed (409). Everything
+the request is made of is therefore written to ``--out`` before the first
+request and reused whenever the tool runs again for the same username.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+from client.console import say
+from client.errors import EnrollError, UsageError
+from client.files import OWNER_ONLY, make_owner_only, write_atomically
+
+# The key types the registry accepts (SPEC: Certificates). Checked here too so that a
+# wrong --key is refused at once, not after waiting for the registry to open.
+RSA_BITS = (2048, 8192)
+CURVES = {"secp256r1": ("P-256", hashes.SHA256), "secp384r1": ("P-384", hashes.SHA384),
+          "secp521r1": ("P-521", hashes.SHA512)}
+MAX_KEY_FILE_BYTES = 64 * 1024
+GENERATED_PASSWORD_BYTES = 24  # 32 URL-safe characters
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
+@dataclass(frozen=True)
+class Identity:
+    username: str
+    key: PrivateKey
+    key_path: Path
+    csr_pem: str
+    password: str
+
+    @property
+    def fingerprint(self) -> str:
+        return key_fingerprint(self.key.public_key())
+
+
+def key_fingerprint(public_key) -> str:
+    """SHA-256 over the DER SubjectPublicKeyInfo, lowercase hex: the figure the
+    administrator sees in the review (SPEC: Certificates). The same comes from
+    ``openssl pkey -in NAME.key -pubout -outform DER | openssl dgst -sha256``."""
+    return hashlib.sha256(public_der(public_key)).hexdigest()
+
+
+def describe_key(key) -> str:
+    """"RSA 2048", "EC P-256", "Ed25519"; UsageError for a key the registry would refuse."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        if not RSA_BITS[0] <= key.key_size <= RSA_BITS[1]:
+            raise UsageError(f"the RSA key has {key.key_size} bits; the registry accepts {RSA_BITS[0]} to {RSA_BITS[1]}")
+        return f"RSA {key.key_size}"
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        if key.curve.name not in CURVES:
+            raise UsageError(f"the EC key is on curve {key.curve.name}; the registry accepts P-256, P-384 and P-521")
+        return f"EC {CURVES[key.curve.name][0]}"
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return "Ed25519"
+    raise UsageError("the key is neither RSA, EC nor Ed25519, which are the types the registry accepts")
+
+
+def read_key_file(path: Path) -> PrivateKey:
+    """An unencrypted PEM private key of an accepted type, or UsageError saying what is wrong."""
+    data = _read_small(path, MAX_KEY_FILE_BYTES, UsageError)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        raise UsageError(f"{path} is encrypted; give the key unencrypted (it is stored owner-only)") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise UsageError(f"{path} holds no PEM private key that can be read") from None
+    describe_key(key)
+    return key
+
+
+def read_password_file(path: Path) -> str:
+    """The file's first line, without its line ending."""
+    try:
+        lines = _read_small(path, 4096, UsageError).decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+    if not lines or not lines[0]:
+        raise UsageError(f"{path} holds no password on its first line")
+    return lines[0]
+
+
+def prepare_identity(username: str, out: Path, given_key: PrivateKey | None, given_password: str | None) -> Identity:
+    """Load the identity stored in ``out`` for ``username``, or make and store it."""
+    key_path = out / f"{username}.key"
+    key = _stored_or_new_key(key_path, given_key)
+    csr_pem = _stored_or_new_csr(out / f"{username}.csr", username, key)
+    password = given_password if given_password is not None else _stored_or_new_password(out / f"{username}.password")
+    return Identity(username, key, key_path, csr_pem, password)
+
+
+def _stored_or_new_key(path: Path, given: PrivateKey | None) -> PrivateKey:
+    if path.exists():
+        if make_owner_only(path):
+            say(f"{path} was readable by others; made it owner-only")
+        try:
+            stored = read_key_file(path)
+        except UsageError as error:
+            raise EnrollError(f"{error}; move it away or choose another --out") from None
+        if given is not None and public_der(given.public_key()) != public_der(stored.public_key()):
+            raise EnrollError(f"{path} already holds a different key than --key; "
+                              "move it away or choose another --out")
+        say(f"key: {describe_key(stored)} from {path}")
+        return stored
+    key = given if given is not None else ec.generate_private_key(ec.SECP256R1())
+    write_atomically(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()), OWNER_ONLY)
+    say(f"key: {'new ' if given is None else ''}{describe_key(key)}, stored in {path}")
+    return key
+
+
+def _stored_or_new_csr(path: Path, username: str, key: PrivateKey) -> str:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, username)])
+    if path.exists():
+        stored = _read_small(path, MAX_KEY_FILE_BYTES, EnrollError)
+        try:
+            csr = x509.load_pem_x509_csr(stored)
+            if (csr.is_signature_valid and csr.subject == subject
+                    and public_der(csr.public_key()) == public_der(key.public_key())):
+                return stored.decode("ascii")
+        except ValueError:
+            pass  # unreadable: made anew below, like a CSR for another key
+    digest = None if isinstance(key, ed25519.Ed25519PrivateKey) else _digest_for(key)
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, digest)
+    pem = csr.public_bytes(serialization.Encoding.PEM)
+    write_atomically(path, pem, OWNER_ONLY)
+    return pem.decode("ascii")
+
+
+def _stored_or_new_password(path: Path) -> str:
+    if path.exists():
+        make_owner_only(path)
+        return read_password_file(path)
+    password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+    write_atomically(path, (password + "\n").encode("ascii"), OWNER_ONLY)
+    say(f"password: generated, stored in {path}")
+    return password
+
+
+def _digest_for(key) -> hashes.HashAlgorithm:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return CURVES[key.curve.name][1]()
+    return hashes.SHA256()
+
+
+def public_der(public_key) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _read_small(path: Path, limit: int, error: type[EnrollError]) -> bytes:
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(limit + 1)
+    except OSError as problem:
+        raise error(f"cannot read {path}: {problem.strerror or problem}") from None
+    if len(data) > limit:
+        raise error(f"{path} is larger than {limit} bytes")
+    return data
