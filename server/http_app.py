@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import logging
+from importlib import resources
 
 from bottle import Bottle, HTTPResponse, request
 
@@ -17,14 +18,17 @@ log = logging.getLogger(__name__)
 REGISTER_PATH = "/api/client-registry/register"
 CA_PATH = "/api/client-registry/ca"
 WHOAMI_PATH = "/api/auth/whoami"
+OPENAPI_PATH = "/api/openapi.json"
 
 # Set by the TLS layer (server.tls) when a client presented a certificate
 # that chains to our CA.
 CLIENT_CERTIFICATE_KEY = "client_registry.client_certificate_der"
+DRAIN_BYTES = 1024 * 1024
 
 
 def create_app(service: RegistrationService) -> Bottle:
     app = Bottle()
+    openapi_document = openapi_document_bytes()
 
     @app.post(REGISTER_PATH)
     def register():
@@ -47,12 +51,21 @@ def create_app(service: RegistrationService) -> Bottle:
             return _respond(error_answer(401, "authentication required: a granted client's password or certificate"))
         return _respond(service.whoami_by_password(*credentials, _source()))
 
+    @app.get(OPENAPI_PATH)
+    def openapi():
+        return HTTPResponse(openapi_document, 200, {"Content-Type": "application/json"})
+
     # bottle answers its own errors with an HTML page; this API answers JSON,
     # and never with a traceback.
     for status, message in ((400, "bad request"), (404, "no such resource"), (405, "method not allowed"),
                             (413, "request too large"), (500, "internal error")):
         app.error(status)(_json_error(status, message))
     return app
+
+
+def openapi_document_bytes() -> bytes:
+    """The API's OpenAPI document, served exactly as kept in the repository (server/openapi.json)."""
+    return resources.files(__package__).joinpath("openapi.json").read_bytes()
 
 
 def _respond(answer: Answer) -> HTTPResponse:
@@ -81,8 +94,7 @@ def _source() -> str:
 
 def _read_body(limit: int) -> bytes:
     """At most ``limit + 1`` bytes, enough to tell an oversized body from a full one,
-    whether it came with Content-Length or chunked. The server closes the
-    connection after a 413, so the unread rest is never drained."""
+    whether it came with Content-Length or chunked."""
     stream = request.environ["wsgi.input"]
     chunks, size = [], 0
     while size <= limit:
@@ -91,7 +103,23 @@ def _read_body(limit: int) -> bytes:
             break
         chunks.append(chunk)
         size += len(chunk)
+    if size > limit:
+        _discard(stream, DRAIN_BYTES)
     return b"".join(chunks)
+
+
+def _discard(stream, most: int) -> None:
+    """Read and drop what a client is still sending, up to ``most`` bytes.
+
+    The server closes the connection after a 413; closing while the client is
+    still writing makes its kernel drop our answer (a TCP reset). Draining a
+    bounded amount first lets an ordinary oversized request read its 413.
+    """
+    while most > 0:
+        chunk = stream.read(min(most, 65536))
+        if not chunk:
+            return
+        most -= len(chunk)
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:

@@ -45,6 +45,9 @@ class RegistryServer:
             server_name="client-registry",
         )
         self._server.gateway = _Gateway
+        # How often the connection loop wakes to expire idle connections, and
+        # so how long stop() may wait for it (cheroot's default is 0.5 s).
+        self._server.expiration_interval = 0.1
         if ssl_context is not None:
             self._server.ssl_adapter = _DeferredHandshakeAdapter(ssl_context)
             self._server.ConnectionClass = _HandshakingConnection
