@@ -1,0 +1,60 @@
+"""``python main.py``: the admin window, with the HTTPS server in a worker thread."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from gui.main_window import MainWindow
+from gui.theme import apply_theme
+from server.bootstrap import open_registry, start_server
+from server.ca import CaError
+from storage import close_db
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Client Registry"
+# Python runs signal handlers only between bytecodes; while Qt's event loop
+# sits in C++ it never gets there, so a timer wakes the interpreter this often.
+SIGNAL_CHECK_MS = 200
+
+
+def run_window(args: argparse.Namespace) -> int:
+    """Serve and show the window until it is closed, Ctrl-C or SIGTERM; then stop cleanly."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    apply_theme(app)
+    try:
+        service = open_registry(args.data_dir)
+        server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
+    except (OSError, CaError) as error:
+        log.error("cannot start: %s", error)
+        return 1
+    finally:
+        close_db()  # from here on only the worker threads touch the database
+    window = MainWindow(service, server.url, QSettings())
+    wake = _close_on_signals(window)
+    try:
+        window.show()
+        window.start()
+        return app.exec()
+    finally:
+        wake.stop()
+        window.shutdown()
+        server.stop()
+
+
+def _close_on_signals(window: MainWindow) -> QTimer:
+    """Ctrl-C and SIGTERM close the window as its close button would (settings saved)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: QTimer.singleShot(0, window.close))
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(SIGNAL_CHECK_MS)
+    return wake

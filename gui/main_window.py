@@ -1,0 +1,257 @@
+"""The admin window: registry state, registrations, audit log.
+
+Every service call runs through ``BackgroundTasks``; this class only wires
+signals, asks the administrator (through the dialog and prompt seams) and
+shows outcomes. The database stays the truth: after each action the window
+re-reads what changed instead of patching its models by hand.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from pathlib import Path
+
+from peewee import OperationalError
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon, QTableView, QTabWidget, QVBoxLayout, QWidget
+
+from gui import prompts
+from gui.audit_model import AuditModel
+from gui.display import shown
+from gui.icons import icon
+from gui.registrations_model import RegistrationsModel
+from gui.registrations_tab import RegistrationsTab
+from gui.registry_sync import RegistrySync
+from gui.review_dialog import GRANT, ReviewDecision, ReviewDialog
+from gui.state_panel import RegistryStatePanel
+from gui.tasks import BackgroundTasks
+from server.service import DEFAULT_OPEN_SECONDS, RegistrationService, Refused
+from server.views import RegistrationDetails, RegistrationSummary, RegistryStatus
+
+log = logging.getLogger(__name__)
+
+GEOMETRY_KEY = "window/geometry"
+COLUMNS_KEY = "window/registrationColumns"
+FILTER_KEY = "registrations/filter"
+NOTICE_MS = 10_000
+
+
+def window_actor() -> str:
+    """Who the audit trail names for actions taken in this window."""
+    try:
+        return f"{getpass.getuser()} (window)"
+    except (KeyError, OSError):  # no login name, e.g. in a container
+        return "admin (window)"
+
+
+def failure_text(error: Exception) -> str:
+    """One line for the administrator, never a traceback."""
+    if isinstance(error, Refused):
+        return f"Refused: {error}"
+    if isinstance(error, OperationalError):
+        return f"The database cannot be used right now ({error})"
+    if isinstance(error, OSError):
+        return f"Cannot write the file: {error.strerror or error}"
+    log.error("unexpected failure", exc_info=error)
+    return f"Failed: {type(error).__name__}: {error}"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, service: RegistrationService, url: str, settings: QSettings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.service = service
+        self.settings = settings
+        self.actor = window_actor()
+        self.setWindowTitle("Client Registry")
+        self.setWindowIcon(icon("app"))
+
+        self.tasks = BackgroundTasks(self)
+        self.registrations = RegistrationsModel(self)
+        self.audit = AuditModel(self)
+        self.sync = RegistrySync(service, self.tasks, self.registrations, self.audit, parent=self)
+
+        self.state_panel = RegistryStatePanel(service.clock, url, service.ca.fingerprint)
+        self.registrations_tab = RegistrationsTab(self.registrations)
+        self.audit_table = QTableView()
+        self.audit_table.setModel(self.audit)
+        self.audit_table.verticalHeader().hide()
+        self.audit_table.setAlternatingRowColors(True)
+        self.audit_table.setWordWrap(False)
+        self.audit_table.horizontalHeader().setStretchLastSection(True)
+        self.audit_table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for column, width in enumerate((150, 170, 80, 150)):
+            self.audit_table.setColumnWidth(column, width)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.registrations_tab, icon("registrations"), "Registrations")
+        self.tabs.addTab(self.audit_table, icon("audit"), "Audit log")
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(12, 12, 12, 6)
+        layout.setSpacing(10)
+        layout.addWidget(self.state_panel)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.statusBar().showMessage("Reading the registry…")
+        self.tray = self._make_tray()
+
+        self.state_panel.open_requested.connect(self.open_registry)
+        self.state_panel.lock_requested.connect(self.lock_registry)
+        self.state_panel.copied.connect(lambda what: self.statusBar().showMessage(f"{what} copied", NOTICE_MS))
+        self.sync.status_read.connect(self.state_panel.show_status)
+        self.sync.pending_arrived.connect(self._announce)
+        self.sync.loaded.connect(self._loaded)
+        self.sync.failed.connect(self.statusBar().showMessage)
+        self.registrations.changed.connect(self._show_pending_count)
+        tab = self.registrations_tab
+        tab.review_requested.connect(self.review)
+        tab.export_requested.connect(self.export_certificate)
+        tab.delete_requested.connect(self.delete)
+        tab.filter_changed.connect(lambda status: self.settings.setValue(FILTER_KEY, status or "all"))
+        self._restore_settings()
+
+    # ------------------------------------------------------------ life
+
+    def start(self) -> None:
+        """Begin reading the registry; the first read fills the table."""
+        self.sync.start()
+
+    def shutdown(self) -> None:
+        """Stop timers and wait for background work; nothing is delivered afterwards."""
+        self.sync.stop()
+        self.state_panel.stop()
+        self.tasks.stop()
+        if self.tray is not None:
+            self.tray.hide()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        self.settings.setValue(COLUMNS_KEY, self.registrations_tab.table.horizontalHeader().saveState())
+        self.settings.sync()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value(GEOMETRY_KEY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 760)
+        columns = self.settings.value(COLUMNS_KEY)
+        if isinstance(columns, QByteArray) and not columns.isEmpty():
+            self.registrations_tab.table.horizontalHeader().restoreState(columns)
+        status = self.settings.value(FILTER_KEY, "all")
+        self.registrations_tab.set_filter(None if status == "all" else status)
+
+    # ------------------------------------------------------------ registry state
+
+    def open_registry(self) -> None:
+        self._change_state(lambda: self.service.open(self.actor, DEFAULT_OPEN_SECONDS))
+
+    def lock_registry(self) -> None:
+        self._change_state(lambda: self.service.lock(self.actor))
+
+    def _change_state(self, work) -> None:
+        self.state_panel.set_busy(True)
+
+        def done(status: RegistryStatus) -> None:
+            self.state_panel.set_busy(False)
+            self.state_panel.show_status(status)
+            self.sync.poll()
+
+        def failed(error: Exception) -> None:
+            self.state_panel.set_busy(False)
+            self._show_failure(error)
+
+        self.tasks.run(work, done, failed)
+
+    # ------------------------------------------------------------ registrations
+
+    def review(self, summary: RegistrationSummary) -> None:
+        """Read the request's details in the background, then ask the administrator."""
+        username = summary.username
+        self.tasks.run(lambda: self.service.details(username), self._ask_review, self._show_failure)
+
+    def _ask_review(self, details: RegistrationDetails) -> None:
+        decision = ReviewDialog.ask(self, details)
+        if decision is not None:
+            self.decide(details.username, decision)
+
+    def decide(self, username: str, decision: ReviewDecision) -> None:
+        """Carry out a review decision: grant exactly what stayed ticked, or reject."""
+        service, actor = self.service, self.actor
+        if decision.action == GRANT:
+            def work():
+                return service.grant(username, actor, roles=decision.roles, permissions=decision.permissions,
+                                     sans=decision.sans, expected_fingerprint=decision.expected_fingerprint)
+
+            def done(details: RegistrationDetails) -> None:
+                issued = f": certificate serial {details.certificate_serial}" if details.certificate_serial else ""
+                self._done(f"Granted {shown(username)}{issued}")
+        else:
+            def work():
+                service.reject(username, actor, decision.reason)
+
+            def done(_: None) -> None:
+                self._done(f"Rejected {shown(username)}")
+        self.tasks.run(work, done, self._show_failure)
+
+    def export_certificate(self, summary: RegistrationSummary) -> None:
+        username = summary.username
+        self.tasks.run(lambda: self.service.details(username), self._save_certificate, self._show_failure)
+
+    def _save_certificate(self, details: RegistrationDetails) -> None:
+        if not details.certificate_pem:
+            self.statusBar().showMessage(f"{shown(details.username)} has no certificate", NOTICE_MS)
+            return
+        path = prompts.ask_export_path(self, details.username)
+        if path is None:
+            return
+        pem = details.certificate_pem
+        self.tasks.run(lambda: Path(path).write_text(pem, encoding="ascii"),
+                       lambda _: self.statusBar().showMessage(f"Certificate exported to {path}", NOTICE_MS),
+                       self._show_failure)
+
+    def delete(self, summary: RegistrationSummary) -> None:
+        if not prompts.confirm_delete(self, summary.username, summary.status):
+            return
+        username, service, actor = summary.username, self.service, self.actor
+        self.tasks.run(lambda: service.delete(username, actor),
+                       lambda _: self._done(f"Deleted {shown(username)}"), self._show_failure)
+
+    # ------------------------------------------------------------ telling the administrator
+
+    def _done(self, message: str) -> None:
+        self.statusBar().showMessage(message, NOTICE_MS)
+        self.sync.poll()
+
+    def _show_failure(self, error: Exception) -> None:
+        self.statusBar().showMessage(failure_text(error))
+
+    def _loaded(self) -> None:
+        pending = self.registrations.count("pending")
+        self.statusBar().showMessage(f"{pending} pending request{'s' if pending != 1 else ''} waiting for review"
+                                     if pending else "Ready", NOTICE_MS)
+
+    def _announce(self, rows: list[RegistrationSummary]) -> None:
+        names = ", ".join(shown(row.username) for row in rows[:3]) + (" …" if len(rows) > 3 else "")
+        message = f"New request{'s' if len(rows) > 1 else ''} waiting for review: {names}"
+        self.statusBar().showMessage(message, NOTICE_MS)
+        QApplication.alert(self)
+        if self.tray is not None:
+            self.tray.showMessage("Client Registry", message, QSystemTrayIcon.MessageIcon.Information, NOTICE_MS)
+
+    def _show_pending_count(self) -> None:
+        pending = self.registrations.count("pending")
+        self.tabs.setTabText(0, f"Registrations ({pending} pending)" if pending else "Registrations")
+
+    def _make_tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None
+        tray = QSystemTrayIcon(icon("app"), self)
+        tray.setToolTip("Client Registry")
+        tray.activated.connect(lambda _: (self.showNormal(), self.raise_(), self.activateWindow()))
+        tray.show()
+        return tray

@@ -1,0 +1,40 @@
+"""The small modal questions the main window asks, each one function.
+
+Each is a seam: tests of the main window replace the function, tests of the
+prompt itself are not needed beyond Qt's own dialogs. Network text (usernames)
+is shown as plain text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from gui.display import shown
+
+
+def ask_export_path(parent: QWidget | None, username: str) -> Path | None:
+    """Where to save ``username``'s certificate; None when cancelled."""
+    path, _ = QFileDialog.getSaveFileName(
+        parent, "Export certificate", str(Path.home() / f"{username}.crt"),
+        "PEM certificate (*.crt *.pem);;All files (*)")
+    return Path(path) if path else None
+
+
+def confirm_delete(parent: QWidget | None, username: str, status: str) -> bool:
+    """Ask before deleting; a granted client's password and certificate stop working at once."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Delete registration")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(f"Delete {shown(username)} ({status})?")
+    box.setInformativeText(
+        "Its password and certificate stop working at once." if status == "granted"
+        else "The agent may send a new request while the registry is open.")
+    box.setStandardButtons(QMessageBox.StandardButton.Cancel)
+    delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is delete

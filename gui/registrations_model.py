@@ -1,0 +1,180 @@
+"""The registrations table: a Qt model over plain ``RegistrationSummary`` rows,
+and the proxy that filters it by status.
+
+Rows are kept in the order the database gives them (oldest request first) and
+found by id through a dict, so applying one change is a lookup plus one
+``dataChanged``, and loading 10,000 rows is one ``beginInsertRows``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+
+from gui.display import local_time, shown
+from gui.icons import status_icon
+from server.views import RegistrationSummary
+
+Index = QModelIndex | QPersistentModelIndex
+
+SORT_ROLE = Qt.ItemDataRole.UserRole
+SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+USERNAME, STATUS, ROLES, PERMISSIONS, KEY, SOURCE, REQUESTED, LAST_POLL, SERIAL, EXPIRES = range(10)
+HEADERS = ("Username", "Status", "Requested roles", "Permissions", "Key", "Source address",
+           "Requested at", "Last poll", "Certificate serial", "Expires")
+
+
+def _display(row: RegistrationSummary, column: int) -> str:
+    if column == USERNAME:
+        return shown(row.username)
+    if column == STATUS:
+        return row.status.capitalize()
+    if column == ROLES:
+        return ", ".join(shown(role) for role in row.roles)
+    if column == PERMISSIONS:
+        return str(row.permission_count)
+    if column == KEY:
+        return row.key_description or "no CSR"
+    if column == SOURCE:
+        return shown(row.source_address)
+    if column == REQUESTED:
+        return local_time(row.requested_at)
+    if column == LAST_POLL:
+        return local_time(row.last_poll_at)
+    if column == SERIAL:
+        return row.certificate_serial or ""
+    return local_time(row.certificate_not_after)[:10]  # the day is what matters for expiry
+
+
+def _sort_key(row: RegistrationSummary, column: int):
+    values = {
+        USERNAME: row.username.lower(), STATUS: row.status, ROLES: ", ".join(row.roles),
+        PERMISSIONS: row.permission_count, KEY: row.key_description or "", SOURCE: row.source_address,
+        REQUESTED: row.requested_at, LAST_POLL: row.last_poll_at, SERIAL: row.certificate_serial or "",
+        EXPIRES: row.certificate_not_after or 0.0,
+    }
+    return values[column]
+
+
+class RegistrationsModel(QAbstractTableModel):
+    """Every registration the window knows of, updated in place as the database changes."""
+
+    changed = Signal()  # once per apply or removal that changed anything
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: list[RegistrationSummary] = []
+        self._row_of: dict[int, int] = {}  # registration id -> row number
+        self._counts: Counter[str] = Counter()  # per status, kept as rows change
+
+    # ----------------------------------------------------------- reading
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return HEADERS[section] if 0 <= section < len(HEADERS) else None
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(row, column)
+        if role == SORT_ROLE:
+            return _sort_key(row, column)
+        if role == SUMMARY_ROLE:
+            return row
+        if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
+            return status_icon(row.status)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == PERMISSIONS:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def summary(self, row: int) -> RegistrationSummary:
+        return self._rows[row]
+
+    def status_at(self, row: int) -> str:
+        return self._rows[row].status
+
+    def count(self, status: str) -> int:
+        return self._counts[status]
+
+    # ----------------------------------------------------------- changing
+
+    def apply(self, changed: Iterable[RegistrationSummary]) -> list[RegistrationSummary]:
+        """Insert new rows and update known ones; return the rows that were new."""
+        added: list[RegistrationSummary] = []
+        updated = False
+        last_column = len(HEADERS) - 1
+        for summary in changed:
+            row = self._row_of.get(summary.id)
+            if row is None:
+                added.append(summary)
+            else:
+                self._counts[self._rows[row].status] -= 1
+                self._counts[summary.status] += 1
+                self._rows[row] = summary
+                updated = True
+                self.dataChanged.emit(self.index(row, 0), self.index(row, last_column))
+        if added:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
+            for offset, summary in enumerate(added):
+                self._row_of[summary.id] = first + offset
+            self._rows.extend(added)
+            self._counts.update(summary.status for summary in added)
+            self.endInsertRows()
+        if added or updated:
+            self.changed.emit()
+        return added
+
+    def keep_only(self, ids: set[int]) -> None:
+        """Remove the rows whose registration no longer exists."""
+        doomed = sorted((row for registration_id, row in self._row_of.items() if registration_id not in ids),
+                        reverse=True)
+        if not doomed:
+            return
+        # Remove runs of neighbouring rows bottom-up, so row numbers above stay valid.
+        run_end = run_start = doomed[0]
+        for row in doomed[1:] + [None]:
+            if row is not None and row == run_start - 1:
+                run_start = row
+                continue
+            self.beginRemoveRows(QModelIndex(), run_start, run_end)
+            self._counts.subtract(summary.status for summary in self._rows[run_start:run_end + 1])
+            del self._rows[run_start:run_end + 1]
+            self.endRemoveRows()
+            if row is not None:
+                run_end = run_start = row
+        self._row_of = {summary.id: row for row, summary in enumerate(self._rows)}
+        self.changed.emit()
+
+
+class StatusFilter(QSortFilterProxyModel):
+    """Shows the rows of one status, or all; sorts on the raw values, not the text."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._status: str | None = None
+        self.setSortRole(SORT_ROLE)
+
+    @property
+    def status(self) -> str | None:
+        return self._status
+
+    def set_status(self, status: str | None) -> None:
+        self._status = status
+        self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        return self._status is None or self.sourceModel().status_at(source_row) == self._status

@@ -1,0 +1,140 @@
+"""The registrations tab: status filter, actions and the table over the model."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHBoxLayout, QMenu, QTableView, QToolBar, QVBoxLayout, QWidget
+
+from gui.display import plain_label
+from gui.icons import icon
+from gui.registrations_model import (
+    EXPIRES, KEY, LAST_POLL, PERMISSIONS, REQUESTED, ROLES, SERIAL, SOURCE, STATUS, SUMMARY_ROLE,
+    USERNAME, RegistrationsModel, StatusFilter,
+)
+from server.views import RegistrationSummary
+from storage.registrations import GRANTED, STATUSES
+
+FILTERS = (("All registrations", None),) + tuple((status.capitalize(), status) for status in STATUSES)
+COLUMN_WIDTHS = {USERNAME: 160, STATUS: 100, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 115,
+                 REQUESTED: 145, LAST_POLL: 145, SERIAL: 130, EXPIRES: 100}
+
+
+class RegistrationsTab(QWidget):
+    """Emits what the admin asked to do with the selected registration."""
+
+    review_requested = Signal(object)  # RegistrationSummary
+    export_requested = Signal(object)
+    delete_requested = Signal(object)
+    filter_changed = Signal(object)  # status or None
+
+    def __init__(self, model: RegistrationsModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.proxy = StatusFilter(self)
+        self.proxy.setSourceModel(model)
+
+        self.filter_box = QComboBox()
+        for text, status in FILTERS:
+            self.filter_box.addItem(icon(status) if status else icon("registrations"), text, status)
+        self.filter_box.currentIndexChanged.connect(self._filter_chosen)
+        self.counts_label = plain_label("", selectable=False)
+        self.counts_label.setObjectName("muted")
+
+        self.review_action = QAction(icon("review"), "Review…", self)
+        self.review_action.setShortcut(QKeySequence(Qt.Key.Key_Return))
+        self.export_action = QAction(icon("export"), "Export certificate…", self)
+        self.delete_action = QAction(icon("delete"), "Delete…", self)
+        self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
+        for action, signal in ((self.review_action, self.review_requested),
+                               (self.export_action, self.export_requested),
+                               (self.delete_action, self.delete_requested)):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _=False, signal=signal: self._emit_for_selected(signal))
+            self.addAction(action)
+        toolbar = QToolBar()
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addActions([self.review_action, self.export_action, self.delete_action])
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for column, width in COLUMN_WIDTHS.items():
+            self.table.setColumnWidth(column, width)
+        # No sort column until the admin clicks a header: the database's order
+        # (oldest first) costs nothing, while sorting 10,000 rows calls into Python.
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.doubleClicked.connect(lambda _: self._emit_for_selected(self.review_requested))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.selectionModel().selectionChanged.connect(self._update_actions)
+        model.changed.connect(self._model_changed)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.filter_box)
+        bar.addWidget(toolbar)
+        bar.addStretch()
+        bar.addWidget(self.counts_label)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.table)
+        self._model_changed()
+
+    def set_filter(self, status: str | None) -> None:
+        index = self.filter_box.findData(status)
+        self.filter_box.setCurrentIndex(max(index, 0))
+
+    def selected(self) -> RegistrationSummary | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].data(SUMMARY_ROLE) if rows else None
+
+    def select_username(self, username: str) -> bool:
+        """Select the row of ``username`` among those shown; False when it is not shown."""
+        for row in range(self.proxy.rowCount()):
+            index = self.proxy.index(row, USERNAME)
+            if index.data(SUMMARY_ROLE).username == username:
+                self.table.selectRow(row)
+                return True
+        return False
+
+    def _filter_chosen(self) -> None:
+        status = self.filter_box.currentData()
+        self.proxy.set_status(status)
+        self.filter_changed.emit(status)
+
+    def _emit_for_selected(self, signal) -> None:
+        summary = self.selected()
+        if summary is not None:
+            signal.emit(summary)
+
+    def _context_menu(self, position) -> None:
+        if not self.table.indexAt(position).isValid():
+            return
+        menu = QMenu(self)
+        menu.addActions([self.review_action, self.export_action])
+        menu.addSeparator()
+        menu.addAction(self.delete_action)
+        menu.exec(self.table.viewport().mapToGlobal(position))
+
+    def _model_changed(self) -> None:
+        self.counts_label.setText(" · ".join(f"{self.model.count(status)} {status}" for status in STATUSES))
+        self._update_actions()
+
+    def _update_actions(self, *_: object) -> None:
+        summary = self.selected()
+        self.review_action.setEnabled(summary is not None)
+        self.review_action.setText("Review…" if summary is None or summary.status == "pending" else "Details…")
+        self.export_action.setEnabled(summary is not None and summary.status == GRANTED
+                                      and summary.certificate_serial is not None)
+        self.delete_action.setEnabled(summary is not None)

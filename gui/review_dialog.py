@@ -1,0 +1,167 @@
+"""The review dialog: everything about one request, Grant / Reject / Cancel.
+
+``ReviewDialog.ask`` is the seam: it returns the decision as plain values (or
+None), so the main window's tests can patch one function instead of driving a
+modal loop, while the dialog's own tests drive its widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.display import permission_text, plain_label, shown
+from gui.icons import icon
+from gui.review_sections import PlanGroup, csr_group, decision_group, group, request_group, tick_list, ticked_values
+from server.csr import SubjectAltName
+from server.validation import Permission
+from server.views import RegistrationDetails
+from storage.registrations import PENDING
+
+GRANT, REJECT = "grant", "reject"
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """What the administrator chose; ``grant`` carries only what stayed ticked."""
+
+    action: str  # GRANT or REJECT
+    roles: tuple[str, ...] = ()
+    permissions: tuple[Permission, ...] = ()
+    sans: tuple[SubjectAltName, ...] = ()
+    expected_fingerprint: str | None = None  # the key that was reviewed is the key that gets signed
+    reason: str = ""
+
+
+class ReviewDialog(QDialog):
+    def __init__(self, details: RegistrationDetails, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._details = details
+        self._decision: ReviewDecision | None = None
+        self.reviewable = details.status == PENDING
+        self.setWindowTitle(("Review " if self.reviewable else "Registration ") + shown(details.username))
+        self.setWindowIcon(icon("review"))
+
+        heading = plain_label(f"{'Pending request' if self.reviewable else details.status.capitalize()}: "
+                              f"{shown(details.username)}", selectable=False)
+        heading.setObjectName("dialogHeading")
+
+        checkable = self.reviewable
+        self.role_list = tick_list(((shown(role), role) for role in details.roles), True, checkable)
+        self.permission_list = tick_list(((permission_text(p), p) for p in details.permissions), True, checkable)
+        asked, _ = group(
+            "Requested roles and permissions" + (" (untick what not to grant)" if checkable else ""),
+            ("Roles", self.role_list if details.roles else "none"),
+            ("Permissions", self.permission_list if details.permissions else "none"),
+        )
+        csr_box, csr_widgets = csr_group(details.csr)
+        self.subject_labels = csr_widgets.get("subject", [])
+        self.fingerprint_label = csr_widgets.get("fingerprint")
+        self.san_list = csr_widgets.get("sans")
+
+        facts = QWidget()
+        facts_layout = QVBoxLayout(facts)
+        facts_layout.setContentsMargins(0, 0, 0, 0)
+        for box in (request_group(details), asked, csr_box):
+            facts_layout.addWidget(box)
+        facts_layout.addStretch()
+        scroller = QScrollArea()
+        scroller.setWidgetResizable(True)
+        scroller.setWidget(facts)
+        scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        side = QVBoxLayout()
+        self.plan_group: PlanGroup | None = None
+        if self.reviewable:
+            self.plan_group = PlanGroup(details, details.plan)
+            side.addWidget(self.plan_group)
+        else:
+            side.addWidget(decision_group(details))
+        side.addStretch()
+
+        columns = QHBoxLayout()
+        columns.addWidget(scroller, 3)
+        columns.addLayout(side, 2)
+
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setPlaceholderText("Reason for rejecting (optional; the agent is told)")
+        self.reason_edit.setMaxLength(500)
+        self.grant_button = QPushButton(icon("granted"), "Grant")
+        self.grant_button.setObjectName("grantButton")
+        self.reject_button = QPushButton(icon("rejected"), "Reject")
+        self.cancel_button = QPushButton("Cancel" if self.reviewable else "Close")
+        for button in (self.grant_button, self.reject_button, self.cancel_button):
+            button.setAutoDefault(False)  # Enter in the reason field must not grant
+        self.grant_button.clicked.connect(lambda: self._decide(GRANT))
+        self.reject_button.clicked.connect(lambda: self._decide(REJECT))
+        self.cancel_button.clicked.connect(self.reject)
+
+        buttons = QHBoxLayout()
+        if self.reviewable:
+            buttons.addWidget(self.reason_edit, 1)
+            buttons.addWidget(self.reject_button)
+            buttons.addSpacing(16)
+        else:
+            buttons.addStretch()
+        buttons.addWidget(self.cancel_button)
+        if self.reviewable:
+            buttons.addWidget(self.grant_button)
+        self.grant_button.setVisible(self.reviewable)
+        self.reject_button.setVisible(self.reviewable)
+        self.reason_edit.setVisible(self.reviewable)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addLayout(columns, 1)
+        layout.addLayout(buttons)
+        self.resize(980, 680)
+
+        for tick_widget in (self.role_list, self.permission_list, self.san_list):
+            if tick_widget is not None:
+                tick_widget.itemChanged.connect(self._show_plan)
+        self._show_plan()
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, details: RegistrationDetails) -> ReviewDecision | None:
+        """Show the dialog modally; the decision, or None when cancelled."""
+        dialog = cls(details, parent)
+        try:
+            dialog.exec()
+            return dialog.decision
+        finally:
+            dialog.deleteLater()
+
+    @property
+    def decision(self) -> ReviewDecision | None:
+        return self._decision
+
+    def chosen(self, action: str) -> ReviewDecision:
+        """The decision the dialog would return for ``action`` with the current ticks."""
+        if action == REJECT:
+            return ReviewDecision(REJECT, reason=self.reason_edit.text().strip())
+        csr = self._details.csr
+        return ReviewDecision(
+            GRANT,
+            roles=ticked_values(self.role_list),
+            permissions=ticked_values(self.permission_list),
+            sans=ticked_values(self.san_list) if self.san_list is not None else (),
+            expected_fingerprint=csr.key_fingerprint if csr else None,
+        )
+
+    def _decide(self, action: str) -> None:
+        self._decision = self.chosen(action)
+        self.accept()
+
+    def _show_plan(self) -> None:
+        if self.plan_group is not None:
+            grant = self.chosen(GRANT)
+            self.plan_group.show_choice(grant.roles, grant.permissions, grant.sans)
