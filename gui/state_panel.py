@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QPushButton, QToolButton, QVBoxLayout
 
 from gui.display import countdown, spaced_hex, plain_label
 from gui.icons import icon
@@ -39,7 +39,7 @@ class RegistryStatePanel(QFrame):
         self._ticker.setInterval(TICK_MS)
         self._ticker.timeout.connect(self._show_time_left)
 
-        self.state_icon = QLabel()
+        self.state_icon = plain_label(selectable=False)
         self.state_label = plain_label("…", selectable=False)
         self.state_label.setObjectName("stateTitle")
         self.countdown_label = plain_label("", selectable=False)

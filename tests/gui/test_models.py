@@ -1,0 +1,107 @@
+"""The table models on their own: Qt's model checks, incremental changes, filtering."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt
+
+from gui.audit_model import AuditModel
+from gui.registrations_model import PERMISSIONS, ROLES, STATUS, SUMMARY_ROLE, USERNAME, RegistrationsModel, StatusFilter
+from server.views import AuditRecord, RegistrationSummary
+
+
+def summary(registration_id: int, status: str = "pending", **fields) -> RegistrationSummary:
+    values = dict(
+        id=registration_id, username=f"agent{registration_id}", status=status, roles=("operator",),
+        permission_count=2, key_description="EC P-256", source_address="192.0.2.7",
+        requested_at=1_700_000_000.0 + registration_id, last_poll_at=1_700_000_100.0,
+        certificate_serial=None, certificate_not_after=None, revision=registration_id,
+    )
+    values.update(fields)
+    return RegistrationSummary(**values)
+
+
+def usernames(model) -> list[str]:
+    return [model.index(row, USERNAME).data() for row in range(model.rowCount())]
+
+
+def test_registrations_model_passes_qt_model_checks(qtmodeltester):
+    model = RegistrationsModel()
+    model.apply([summary(1), summary(2, "granted", certificate_serial="ab12", certificate_not_after=1.8e9),
+                 summary(3, "rejected", key_description=None)])
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_apply_inserts_new_rows_and_updates_known_ones_in_place(qtbot):
+    model = RegistrationsModel()
+    added = model.apply([summary(1), summary(2)])
+    assert [row.id for row in added] == [1, 2]
+    with qtbot.waitSignal(model.dataChanged) as changed, qtbot.assertNotEmitted(model.rowsInserted):
+        added = model.apply([summary(2, "granted", roles=("operator", "viewer"))])
+    assert added == []
+    assert changed.args[0].row() == 1
+    assert model.index(1, STATUS).data() == "Granted"
+    assert model.index(1, ROLES).data() == "operator, viewer"
+    assert model.index(1, PERMISSIONS).data() == "2"
+    assert (model.count("pending"), model.count("granted")) == (1, 1)
+
+
+def test_keep_only_removes_deleted_rows_in_runs_and_keeps_lookups_right(qtbot):
+    model = RegistrationsModel()
+    model.apply([summary(i) for i in range(1, 9)])
+    model.keep_only({1, 4, 5, 8})
+    assert usernames(model) == ["agent1", "agent4", "agent5", "agent8"]
+    assert model.count("pending") == 4
+    # The id -> row lookup still points at the right rows after removal.
+    model.apply([summary(5, "rejected")])
+    assert model.index(2, STATUS).data() == "Rejected"
+    assert model.index(2, USERNAME).data() == "agent5"
+
+
+def test_status_filter_shows_one_status_and_follows_changes(qtmodeltester):
+    model = RegistrationsModel()
+    model.apply([summary(1), summary(2, "granted"), summary(3)])
+    proxy = StatusFilter()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy, force_py=True)
+    proxy.set_status("pending")
+    assert usernames(proxy) == ["agent1", "agent3"]
+    model.apply([summary(3, "granted"), summary(4)])
+    assert usernames(proxy) == ["agent1", "agent4"]
+    proxy.set_status(None)
+    assert usernames(proxy) == ["agent1", "agent2", "agent3", "agent4"]
+    assert proxy.index(1, 0).data(SUMMARY_ROLE).status == "granted"
+
+
+def test_status_filter_sorts_on_values_not_text():
+    model = RegistrationsModel()
+    model.apply([summary(1, permission_count=10), summary(2, permission_count=9)])
+    proxy = StatusFilter()
+    proxy.setSourceModel(model)
+    proxy.sort(PERMISSIONS, Qt.SortOrder.AscendingOrder)
+    assert usernames(proxy) == ["agent2", "agent1"]  # 9 before 10, which text order would not give
+
+
+def record(record_id: int) -> AuditRecord:
+    return AuditRecord(record_id, 1_700_000_000.0 + record_id, "alice (window)", "open", None, f"entry {record_id}")
+
+
+def test_audit_model_passes_qt_model_checks_and_keeps_newest_first(qtmodeltester):
+    model = AuditModel(max_rows=4)
+    model.add_newest([record(3), record(2), record(1)])
+    qtmodeltester.check(model, force_py=True)
+    model.add_newest([record(5), record(4), record(3)])  # 3 is already shown
+    assert [model.index(row, 4).data() for row in range(model.rowCount())] == [
+        "entry 5", "entry 4", "entry 3", "entry 2"]
+    assert model.newest_id == 5
+
+
+def test_replace_keeps_row_identity():
+    # A deleted last row's id can come back for a new registration (SQLite rowids):
+    # the model treats it as the same row with new content, keeping counts right.
+    model = RegistrationsModel()
+    model.apply([summary(1, "granted")])
+    model.apply([replace(summary(1), username="newcomer")])
+    assert usernames(model) == ["newcomer"]
+    assert (model.count("granted"), model.count("pending")) == (0, 1)
