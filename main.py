@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     parser.add_argument("--port", type=int, default=8443, help="port to listen on; 0 picks a free one (default 8443)")
     parser.add_argument("--no-tls", action="store_true", help="plain HTTP, for local experiments only")
+    parser.add_argument("--pending-max-age", type=_positive_hours, default=24, metavar="HOURS",
+                        help="expire pending requests older than this (default 24)")
     subparsers = parser.add_subparsers(dest="command", metavar="{admin,enroll}")
 
     from server.admin_cli import add_admin_parser
@@ -34,7 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = 0
+    if not 0 < hours < 10_000:
+        raise argparse.ArgumentTypeError(f"expected a number of hours above 0, not {text!r}")
+    return hours
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["enroll"]:
+        return run_enroll_only(argv)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -50,15 +65,30 @@ def main(argv: list[str] | None = None) -> int:
         from server.admin_cli import run_admin
 
         return run_admin(args)
-    if args.command == "enroll":
-        from client.enroll import run_enroll
+    if args.command == "enroll":  # reached only as `main.py --option enroll`
+        return run_enroll_only(argv[argv.index("enroll"):])
+    from server.limits import Limits
 
-        return run_enroll(args)
+    args.limits = Limits(pending_max_age_seconds=args.pending_max_age * 3600)
     if args.headless:
         return run_headless(args)
     from gui.app import run_window
 
     return run_window(args)
+
+
+def run_enroll_only(argv: list[str]) -> int:
+    """The agent side, without importing the server's packages or Qt: on a device
+    only the standard library and cryptography need to be installed."""
+    from client.enroll import add_enroll_parser, run_enroll
+
+    parser = argparse.ArgumentParser(prog="main.py")
+    add_enroll_parser(parser.add_subparsers(dest="command", required=True))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return run_enroll(args)
 
 
 def run_headless(args: argparse.Namespace) -> int:
@@ -67,7 +97,7 @@ def run_headless(args: argparse.Namespace) -> int:
     from server.ca import CaError
 
     try:
-        service = open_registry(args.data_dir)
+        service = open_registry(args.data_dir, limits=args.limits)
         server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
     except (OSError, CaError) as error:
         logging.getLogger("main").error("cannot start: %s", error)

@@ -18,7 +18,7 @@ from peewee import OperationalError
 
 from server.bootstrap import has_registry, open_registry
 from server.ca import CaError
-from server.service import DEFAULT_OPEN_SECONDS, RegistrationService, Refused
+from server.service import DEFAULT_OPEN_SECONDS, RegistrationService, Refused, normalize_fingerprint
 from server.text import make_visible
 from server.views import RegistrationDetails
 from storage.registrations import STATUSES
@@ -40,7 +40,8 @@ def add_admin_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None
     shower.add_argument("--json", action="store_true")
     granter = commands.add_parser("grant", help="grant a pending request and issue its certificate")
     granter.add_argument("username")
-    granter.add_argument("--fingerprint", metavar="HEX", help="refuse unless the request's key has this SHA-256 fingerprint")
+    granter.add_argument("--fingerprint", metavar="HEX", type=_fingerprint,
+                         help="refuse unless the request's key has this SHA-256 fingerprint")
     granter.add_argument("--sans", action="store_true", help="issue the subject alternative names the CSR asks for")
     rejecter = commands.add_parser("reject", help="reject a pending request")
     rejecter.add_argument("username")
@@ -51,6 +52,13 @@ def add_admin_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None
     ca.add_argument("--pem", action="store_true", help="print the CA certificate instead")
     log = commands.add_parser("log", help="the audit trail, oldest first")
     log.add_argument("--json", action="store_true")
+
+
+def _fingerprint(text: str) -> str:
+    try:
+        return normalize_fingerprint(text)
+    except Refused as refusal:
+        raise argparse.ArgumentTypeError(str(refusal)) from None
 
 
 def run_admin(args: argparse.Namespace) -> int:

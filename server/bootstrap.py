@@ -10,7 +10,9 @@ from pathlib import Path
 
 from server.ca import CA_CERT_FILE, CertificateAuthority
 from server.http_app import create_app
+from server.housekeeping import Housekeeping
 from server.http_server import RegistryServer
+from server.limits import Limits
 from server.service import Clock, RegistrationService
 from server.tls import local_names, server_context
 from storage import DATABASE_FILE, init_db
@@ -37,12 +39,12 @@ def has_registry(data_dir: Path) -> bool:
     return (Path(data_dir) / DATABASE_FILE).exists()
 
 
-def open_registry(data_dir: Path, clock: Clock = time.time) -> RegistrationService:
+def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Limits()) -> RegistrationService:
     """The service over ``data_dir``, creating the folder, database and CA on first use."""
     data_dir = Path(data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     init_db(data_dir)
-    return RegistrationService(CertificateAuthority.load_or_create(data_dir, clock()), clock)
+    return RegistrationService(CertificateAuthority.load_or_create(data_dir, clock()), clock, limits)
 
 
 def start_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool = True) -> RegistryServer:
@@ -55,6 +57,6 @@ def start_server(service: RegistrationService, data_dir: Path, host: str, port: 
     else:
         log.warning("TLS IS OFF: passwords and certificates cross the network in clear text. "
                     "Use --no-tls for local experiments only.")
-    server = RegistryServer(create_app(service), host, port, context)
+    server = RegistryServer(create_app(service), host, port, context, companions=(Housekeeping(service),))
     server.start()
     return server

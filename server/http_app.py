@@ -10,7 +10,9 @@ from importlib import resources
 
 from bottle import Bottle, HTTPResponse, request
 
-from server.service import Answer, RegistrationService, error_answer
+from server import answers
+from server.answers import Answer
+from server.service import RegistrationService
 from server.validation import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ def create_app(service: RegistrationService) -> Bottle:
                 return _respond(answer)
         credentials = _basic_credentials(request.environ.get("HTTP_AUTHORIZATION", ""))
         if credentials is None:
-            return _respond(error_answer(401, "authentication required: a granted client's password or certificate"))
+            return _respond(answers.unauthorized())
         return _respond(service.whoami_by_password(*credentials, _source()))
 
     @app.get(OPENAPI_PATH)

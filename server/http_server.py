@@ -36,7 +36,9 @@ SHUTDOWN_SECONDS = 2
 class RegistryServer:
     """``start()`` binds and serves in a thread; ``stop()`` stops and joins it."""
 
-    def __init__(self, app, host: str = "0.0.0.0", port: int = 8443, ssl_context: ssl.SSLContext | None = None):
+    def __init__(self, app, host: str = "0.0.0.0", port: int = 8443, ssl_context: ssl.SSLContext | None = None,
+                 companions: tuple = ()):
+        """``companions`` have start() and stop() and live exactly as long as the server serves."""
         self._server = wsgi.Server(
             (host, port), app,
             numthreads=WORKER_THREADS,
@@ -52,6 +54,7 @@ class RegistryServer:
             self._server.ssl_adapter = _DeferredHandshakeAdapter(ssl_context)
             self._server.ConnectionClass = _HandshakingConnection
         self._host = host
+        self._companions = companions
         self._thread: threading.Thread | None = None
 
     @property
@@ -71,11 +74,15 @@ class RegistryServer:
         self._server.prepare()  # binds now, so a taken port fails here, not in the thread
         self._thread = threading.Thread(target=self._server.serve, name="registry-http", daemon=True)
         self._thread.start()
+        for companion in self._companions:
+            companion.start()
         log.info("listening on %s", self.url)
 
     def stop(self) -> None:
         if self._thread is None:
             return
+        for companion in self._companions:
+            companion.stop()
         self._server.stop()
         self._thread.join()
         self._thread = None

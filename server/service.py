@@ -11,15 +11,16 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from server import answers
+from server.answers import Answer
 from server.ca import CertificateAuthority, certificate_fingerprint
 from server.csr import CsrError, SubjectAltName, check_csr, load_checked_csr
+from server.limits import FailedAttempts, Limits, Throttle
 from server.passwords import VerifiedPasswords, hash_password
-from server.throttle import FailureThrottle
 from server.validation import (
     MAX_BODY_BYTES,
     FieldError,
@@ -39,38 +40,13 @@ Clock = Callable[[], float]
 
 DEFAULT_OPEN_SECONDS = 300
 MAX_OPEN_SECONDS = 24 * 3600
-LOCKED_RETRY_AFTER = 10
-PENDING_RETRY_AFTER = 5
-
-# Failed password attempts, counted per window. The per-address-and-username
-# limit stops a guesser early; the wider ones bound guessing spread over many
-# usernames or many addresses.
-FAILURE_WINDOW_SECONDS = 300
-FAILURES_PER_USERNAME_AND_ADDRESS = 10
-FAILURES_PER_ADDRESS = 30
-FAILURES_PER_USERNAME = 100
+REGISTRY_ACTOR = "registry"
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-@dataclass(frozen=True)
-class Answer:
-    """The protocol's answer to an agent: HTTP status, JSON body, optional Retry-After."""
-
-    status: int
-    body: dict
-    retry_after: int | None = None
-
-
 class Refused(Exception):
     """An administrative action that cannot be done; the message is one line."""
-
-
-def error_answer(status: int, message: str, errors: list | None = None, retry_after: int | None = None) -> Answer:
-    body = {"status": "error", "message": message}
-    if errors is not None:
-        body["errors"] = errors
-    return Answer(status, body, retry_after)
 
 
 def normalize_fingerprint(text: str) -> str:
@@ -82,28 +58,26 @@ def normalize_fingerprint(text: str) -> str:
 
 
 class RegistrationService:
-    def __init__(self, ca: CertificateAuthority, clock: Clock = time.time):
+    def __init__(self, ca: CertificateAuthority, clock: Clock = time.time, limits: Limits = Limits()):
         self.ca = ca
         self.clock = clock
+        self.limits = limits
         self._verified = VerifiedPasswords()
-        self._failures = (
-            FailureThrottle(FAILURES_PER_USERNAME_AND_ADDRESS, FAILURE_WINDOW_SECONDS, clock),
-            FailureThrottle(FAILURES_PER_ADDRESS, FAILURE_WINDOW_SECONDS, clock),
-            FailureThrottle(FAILURES_PER_USERNAME, FAILURE_WINDOW_SECONDS, clock),
-        )
+        self._failures = FailedAttempts(limits, clock)
+        self._new_requests = Throttle(limits.new_requests_per_address, limits.new_request_window_seconds, clock)
 
     # ----------------------------------------------------------- agents
 
     def register(self, body: bytes, content_type: str | None, source: str) -> Answer:
         """Answer a registration request or poll (SPEC: HTTP API, the status table)."""
         if len(body) > MAX_BODY_BYTES:
-            return error_answer(413, f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
+            return answers.error(413, f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
         if not is_json_content_type(content_type):
-            return error_answer(415, "the request body must be JSON, sent as Content-Type: application/json")
+            return answers.error(415, "the request body must be JSON, sent as Content-Type: application/json")
         try:
             request = parse_registration(body)
-        except InvalidRequest as invalid:
-            return _invalid_answer(invalid)
+        except InvalidRequest as problem:
+            return answers.invalid(problem)
         existing = registrations.find(request.username)
         if existing is None:
             return self._new_request(request, source)
@@ -112,36 +86,37 @@ class RegistrationService:
     def whoami_by_password(self, username: str, password: str, source: str) -> Answer:
         registration = registrations.find(username)
         if registration is None:
-            return _unauthorized()
-        throttled = self._throttled(registration.username, source)
-        if throttled:
-            return throttled
-        if not self._password_matches(registration, password, source):
-            return _unauthorized()
-        if registration.status != GRANTED:
-            return _unauthorized()
-        return _whoami_answer(registration, "password")
+            return answers.unauthorized()
+        wait = self._failures.retry_after(registration.username, source)
+        if wait is not None:
+            return answers.too_many_failures(wait)
+        if not self._password_matches(registration, password, source) or registration.status != GRANTED:
+            return answers.unauthorized()
+        return answers.whoami(registration, "password")
 
     def whoami_by_certificate(self, certificate_der: bytes) -> Answer:
         certificate = x509.load_der_x509_certificate(certificate_der)
         registration = registrations.find_by_certificate(certificate_fingerprint(certificate))
         if registration is None or registration.status != GRANTED:
-            return _unauthorized()
-        return _whoami_answer(registration, "certificate")
+            return answers.unauthorized()
+        return answers.whoami(registration, "certificate")
 
     def _new_request(self, request: RegistrationRequest, source: str) -> Answer:
         # Locked: answered before any CSR parsing or password hashing.
         if not self.status().is_open:
-            return Answer(423, {"status": "locked", "message": "the registry is locked; ask an administrator to open it"},
-                          LOCKED_RETRY_AFTER)
+            return answers.locked()
+        wait = self._new_requests.retry_after(source)
+        if wait is not None:
+            return answers.too_many_new_requests(wait)
         review = None
         if request.csr_pem is not None:
             try:
                 review = check_csr(request.csr_pem, request.username).review
             except CsrError as error:
-                return _invalid_answer(InvalidRequest([FieldError("csr", str(error))]))
-            if Registration.get_or_none(Registration.key_fingerprint == review.key_fingerprint):
-                return _key_taken_answer()
+                return answers.invalid(InvalidRequest([FieldError("csr", str(error))]))
+            if registrations.find_by_key(review.key_fingerprint) is not None:
+                return answers.key_taken()
+        self._new_requests.record(source)
         password_hash = hash_password(request.password)
         now = self.clock()
         try:
@@ -169,64 +144,34 @@ class RegistrationService:
             # now a poll of it, and is answered as such.
             existing = registrations.find(request.username)
             if existing is None:
-                return error_answer(409, "the username was taken and released while registering; try again")
+                return answers.error(409, "the username was taken and released while registering; try again")
             return self._known_request(existing, request, source)
         except PublicKeyTaken:
-            return _key_taken_answer()
+            return answers.key_taken()
         self._verified.remember(registration.username.lower(), password_hash, request.password)
-        return _pending_answer(registration)
+        return answers.pending(registration)
 
     def _known_request(self, registration: Registration, request: RegistrationRequest, source: str) -> Answer:
-        throttled = self._throttled(registration.username, source)
-        if throttled:
-            return throttled
+        wait = self._failures.retry_after(registration.username, source)
+        if wait is not None:
+            return answers.too_many_failures(wait)
         if not self._password_matches(registration, request.password, source):
             registrations.record_failed_attempt(registration.id)
-            return error_answer(409, "the username is already registered, with a different password")
+            return answers.wrong_password()
         if registration.status == PENDING and request.digest() != registration.request_digest:
-            return error_answer(
-                409,
-                "a pending request cannot change: re-send the same CSR, roles, permissions and context, "
-                "or ask an administrator to delete the pending request",
-            )
+            return answers.changed_pending_request()
         registrations.record_poll(registration.id, self.clock(), source)
         if registration.status == PENDING:
-            return _pending_answer(registration)
+            return answers.pending(registration)
         if registration.status == REJECTED:
-            return Answer(403, {"status": "rejected",
-                                "message": registration.reject_reason or "an administrator rejected the request"})
-        return self._granted_answer(registration)
+            return answers.rejected(registration)
+        return answers.granted(registration, self.ca.certificate_pem)
 
     def _password_matches(self, registration: Registration, password: str, source: str) -> bool:
         if self._verified.check(registration.username.lower(), registration.password_hash, password):
             return True
-        for throttle, key in zip(self._failures, self._failure_keys(registration.username, source)):
-            throttle.record_failure([key])
+        self._failures.record(registration.username, source)
         return False
-
-    def _throttled(self, username: str, source: str) -> Answer | None:
-        waits = [throttle.retry_after([key])
-                 for throttle, key in zip(self._failures, self._failure_keys(username, source))]
-        wait = max((w for w in waits if w is not None), default=None)
-        if wait is None:
-            return None
-        return error_answer(429, "too many failed attempts; try again later", retry_after=wait)
-
-    @staticmethod
-    def _failure_keys(username: str, source: str) -> tuple:
-        return ((username.lower(), source), source, username.lower())
-
-    def _granted_answer(self, registration: Registration) -> Answer:
-        body = {
-            "status": "granted",
-            "username": registration.username,
-            "roles": registration.granted_roles,
-            "permissions": registration.granted_permissions,
-        }
-        if registration.certificate_pem:
-            body["certificate"] = registration.certificate_pem
-        body["caCertificate"] = self.ca.certificate_pem
-        return Answer(201, body)
 
     # ----------------------------------------------------- administrators
 
@@ -381,6 +326,21 @@ class RegistrationService:
                 raise Refused(f"{registration.username} was deleted meanwhile")
             audit.record(self.clock(), actor, "delete", registration.username, detail)
 
+    def expire_stale_requests(self) -> int:
+        """Delete pending requests older than the limit, each with an audit entry; how many."""
+        max_age = self.limits.pending_max_age_seconds
+        if max_age is None:
+            return 0
+        now = self.clock()
+        expired = 0
+        for registration in registrations.pending_requested_before(now - max_age):
+            with write_transaction():
+                if registrations.remove(registration.id, only_if_status=PENDING):
+                    audit.record(now, REGISTRY_ACTOR, "expire", registration.username,
+                                 f"pending for more than {max_age / 3600:g} hours")
+                    expired += 1
+        return expired
+
     def audit_log(self, limit: int | None = None, after_id: int = 0) -> list[AuditRecord]:
         return [AuditRecord(e.id, e.at, e.actor, e.action, e.username, e.detail)
                 for e in audit.entries(limit, after_id)]
@@ -414,32 +374,3 @@ def _grant_detail(fields: dict, sans: tuple[SubjectAltName, ...]) -> str:
     if sans:
         parts.append("SANs " + ", ".join(map(str, sans)))
     return "; ".join(parts)
-
-
-def _invalid_answer(invalid: InvalidRequest) -> Answer:
-    errors = [{"field": e.field, "message": e.message} for e in invalid.errors]
-    return error_answer(400, str(invalid), errors)
-
-
-def _key_taken_answer() -> Answer:
-    return error_answer(409, "the CSR's public key is already registered under another username")
-
-
-def _pending_answer(registration: Registration) -> Answer:
-    body = {"status": "pending", "message": "waiting for an administrator to review the request"}
-    if registration.key_fingerprint:
-        body["fingerprint"] = registration.key_fingerprint
-    return Answer(202, body, PENDING_RETRY_AFTER)
-
-
-def _unauthorized() -> Answer:
-    return error_answer(401, "authentication required: a granted client's password or certificate")
-
-
-def _whoami_answer(registration: Registration, method: str) -> Answer:
-    return Answer(200, {
-        "username": registration.username,
-        "roles": registration.granted_roles,
-        "permissions": registration.granted_permissions,
-        "authenticatedBy": method,
-    })

@@ -58,7 +58,7 @@ class Registration(BaseModel):
     # because a check-then-insert races.
     username = CharField(max_length=64, unique=True, collation="NOCASE")
     password_hash = CharField()
-    status = CharField(max_length=16, index=True)  # pending | granted | rejected
+    status = CharField(max_length=16)  # pending | granted | rejected
     # SHA-256 over the canonical request (CSR, roles, permissions, context):
     # a pending request re-sent with anything else is refused.
     request_digest = CharField(max_length=64)
@@ -84,6 +84,10 @@ class Registration(BaseModel):
     certificate_fingerprint = CharField(max_length=64, null=True, unique=True)
     certificate_not_after = FloatField(null=True)
     revision = IntegerField(index=True)
+
+    class Meta:
+        # Expiry looks for old pending requests.
+        indexes = ((("status", "requested_at"), False),)
 
 
 class AuditEntry(BaseModel):

@@ -47,6 +47,10 @@ def find(username: str) -> Registration | None:
     return Registration.get_or_none(Registration.username == username)
 
 
+def find_by_key(key_fingerprint: str) -> Registration | None:
+    return Registration.get_or_none(Registration.key_fingerprint == key_fingerprint)
+
+
 def find_by_certificate(certificate_fingerprint: str) -> Registration | None:
     return Registration.get_or_none(Registration.certificate_fingerprint == certificate_fingerprint)
 
@@ -93,10 +97,14 @@ def decide(registration_id: int, **fields) -> bool:
     return changed == 1
 
 
-def remove(registration_id: int) -> bool:
+def remove(registration_id: int, only_if_status: str | None = None) -> bool:
+    """Delete a registration (only while it has ``only_if_status``, when given)."""
+    condition = Registration.id == registration_id
+    if only_if_status is not None:
+        condition &= Registration.status == only_if_status
     with write_transaction():
         next_revision()
-        return Registration.delete().where(Registration.id == registration_id).execute() == 1
+        return Registration.delete().where(condition).execute() == 1
 
 
 def summaries(status: str | None = None, changed_after: int | None = None) -> list[dict]:

@@ -119,3 +119,37 @@ class Client:
                  content_type: str = "application/json") -> Reply:
         body = raw if raw is not None else json.dumps(document).encode()
         return self.request("POST", REGISTER, body, {"Content-Type": content_type})
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    length = len(content)
+    if length < 0x80:
+        encoded_length = bytes([length])
+    else:
+        raw = length.to_bytes((length.bit_length() + 7) // 8, "big")
+        encoded_length = bytes([0x80 | len(raw)]) + raw
+    return bytes([tag]) + encoded_length + content
+
+
+def handmade_csr(subject: x509.Name, public_key, algorithm_oid: str, sign) -> str:
+    """A CSR assembled byte by byte, for what cryptography refuses to build:
+    SHA-1 or MD5 signatures, keys we hold no private half of, bad signatures.
+    ``sign(to_be_signed) -> bytes`` makes the signature."""
+    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    info = _der(0x30, _der(0x02, b"\x00") + subject.public_bytes() + spki + _der(0xA0, b""))
+    oid = x509.ObjectIdentifier(algorithm_oid)
+    arcs = [int(a) for a in oid.dotted_string.split(".")]
+    body = bytes([40 * arcs[0] + arcs[1]])
+    for arc in arcs[2:]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.insert(0, 0x80 | (arc & 0x7F))
+            arc >>= 7
+        body += bytes(chunk)
+    algorithm = _der(0x30, _der(0x06, body) + (b"\x05\x00" if "113549" in algorithm_oid else b""))
+    der = _der(0x30, info + algorithm + _der(0x03, b"\x00" + sign(info)))
+    import base64 as _b64
+
+    text = _b64.encodebytes(der).decode("ascii")
+    return f"-----BEGIN CERTIFICATE REQUEST-----\n{text}-----END CERTIFICATE REQUEST-----\n"

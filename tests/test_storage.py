@@ -1,0 +1,97 @@
+"""Storage on its own: no Qt, no sockets, a real SQLite file."""
+
+from __future__ import annotations
+
+import pytest
+from peewee import IntegrityError
+
+from storage import audit, db, registrations, write_transaction
+from storage.models import AuditEntry
+from storage.registrations import GRANTED, PENDING, PublicKeyTaken, UsernameTaken
+
+
+def pending(username: str, key_fingerprint: str | None = None, at: float = 1.0):
+    return registrations.add_pending(
+        username=username, password_hash="scrypt$x", request_digest="d" * 64, source_address="10.0.0.1",
+        context=None, roles=[], permissions=[], csr_pem=None, key_fingerprint=key_fingerprint,
+        key_description=None, requested_at=at, last_poll_at=at, last_poll_address="10.0.0.1",
+    )
+
+
+@pytest.fixture
+def database(service):
+    """The registry's database, opened by the service fixture in a temp folder."""
+    return db
+
+
+def test_database_is_in_wal_mode_with_a_busy_timeout(database):
+    assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert database.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_usernames_are_unique_without_regard_to_case_in_the_database(database):
+    pending("alice")
+    with pytest.raises(UsernameTaken):
+        pending("ALICE")
+    assert registrations.find("aLiCe").username == "alice"
+
+
+def test_a_public_key_belongs_to_one_registration(database):
+    pending("alice", key_fingerprint="ab" * 32)
+    with pytest.raises(PublicKeyTaken):
+        pending("bob", key_fingerprint="ab" * 32)
+    assert registrations.find("bob") is None
+
+
+def test_only_one_decision_wins(database):
+    row = pending("alice")
+    assert registrations.decide(row.id, status=GRANTED, decided_at=2.0, decided_by="a")
+    assert not registrations.decide(row.id, status="rejected", decided_at=3.0, decided_by="b")
+    assert registrations.find("alice").decided_by == "a"
+
+
+def test_a_state_change_and_its_audit_entry_commit_together_or_not_at_all(database):
+    first = pending("alice")
+    second = pending("bob")
+    registrations.decide(first.id, status=GRANTED, certificate_serial="c0ffee", decided_at=2.0, decided_by="a")
+    entries_before = AuditEntry.select().count()
+    with pytest.raises(IntegrityError):
+        with write_transaction():
+            audit.record(3.0, "a", "grant", "bob")
+            # A serial already issued: the database refuses, and the audit entry goes too.
+            registrations.decide(second.id, status=GRANTED, certificate_serial="c0ffee", decided_at=3.0,
+                                 decided_by="a")
+    assert registrations.find("bob").status == PENDING
+    assert AuditEntry.select().count() == entries_before
+
+
+def test_changes_since_gives_only_what_changed_and_shows_deletions(service):
+    pending("alice")
+    pending("bob")
+    start = service.changes_since(0)
+    assert [row.username for row in start.changed] == ["alice", "bob"]
+    assert start.total == 2
+
+    nothing = service.changes_since(start.revision)
+    assert (nothing.changed, nothing.total, nothing.revision) == ((), 2, start.revision)
+
+    registrations.record_poll(registrations.find("bob").id, 5.0, "10.0.0.2")
+    polled = service.changes_since(start.revision)
+    assert [(row.username, row.last_poll_at) for row in polled.changed] == [("bob", 5.0)]
+
+    registrations.remove(registrations.find("alice").id)
+    after_delete = service.changes_since(polled.revision)
+    assert after_delete.changed == () and after_delete.total == 1
+    assert service.registration_ids() == {registrations.find("bob").id}
+
+
+def test_a_deleted_row_never_hides_a_later_change(service):
+    """The counter lives apart from the rows, so deleting the newest row cannot
+    hand its revision number to the next change."""
+    pending("alice")
+    bob = pending("bob")
+    seen = service.changes_since(0).revision
+    registrations.remove(bob.id)
+    registrations.record_poll(registrations.find("alice").id, 9.0, "10.0.0.3")
+    assert [row.username for row in service.changes_since(seen).changed] == ["alice"]
