@@ -1,0 +1,104 @@
+"""The registry as separate processes, as it runs for real: ``main.py --headless``
+in a subprocess, and ``main.py admin`` over the same data folder."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_SECONDS = 30
+
+
+def wait_until(condition, what: str, seconds: float = WAIT_SECONDS):
+    """Poll ``condition`` until it returns something true; fail the test after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Registry:
+    """``main.py --headless`` in a subprocess on a fixed free port, restartable."""
+
+    def __init__(self, folder: Path, *extra_arguments: str):
+        self.folder = folder
+        self.data_dir = folder / "data"
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.extra_arguments = extra_arguments
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def log(self) -> Path:
+        return self.folder / f"server-{self.starts}.log"
+
+    def start(self) -> None:
+        self.starts += 1
+        with open(self.log, "wb") as stream:
+            self.process = subprocess.Popen(
+                [sys.executable, "main.py", "--headless", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--data-dir", str(self.data_dir), *self.extra_arguments],
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stream)
+        wait_until(lambda: f"listening on {self.url}" in self.log.read_text() or self.process.poll() is not None,
+                   "the server to listen")
+        assert self.process.poll() is None, self.log.read_text()
+
+    def stop(self) -> int | None:
+        """SIGTERM, as an init system would; the exit status."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return None if self.process is None else self.process.returncode
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies wherever it is, as in a power cut of the process."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "main.py", "admin", "--data-dir", str(self.data_dir), *args],
+                              cwd=ROOT, capture_output=True, text=True, timeout=WAIT_SECONDS)
+        if check:
+            assert done.returncode == 0, done.stderr
+        return done
+
+    def registrations(self) -> list[dict]:
+        return json.loads(self.admin("list", "--json").stdout)
+
+    def status_of(self, username: str) -> str | None:
+        return next((row["status"] for row in self.registrations() if row["username"] == username), None)
+
+    def wait_for_pending(self, username: str) -> None:
+        wait_until(lambda: self.status_of(username) == "pending", f"{username}'s request to be pending")
+
+    @property
+    def ca_file(self) -> Path:
+        return self.data_dir / "ca.crt"
+
+    @property
+    def ca_fingerprint(self) -> str:
+        return self.admin("ca").stdout.strip()
