@@ -13,12 +13,9 @@ import functools
 import hashlib
 import json
 import os
-import signal
-import socket
 import stat
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -29,10 +26,9 @@ from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
 
 from tests.helpers import Client, key_pem, make_key
+from tests.processes import ROOT, WAIT_SECONDS, Registry, wait_until
 from tests.test_enroll_imports import BLOCK_IMPORTS
 
-ROOT = Path(__file__).resolve().parent.parent
-WAIT_SECONDS = 30
 ENROLL_TIMEOUT = "60"  # the tool's own --timeout: a bug must not hang the suite for an hour
 
 # The tool as `python -m client`, with Qt and the server's packages unimportable.
@@ -43,67 +39,14 @@ runpy.run_module("client", run_name="__main__", alter_sys=True)
 """
 
 
-def wait_until(condition, what: str, seconds: float = WAIT_SECONDS):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.1)
+@functools.cache
+def pinned_fingerprint(registry: Registry) -> str:
+    """The registry's CA fingerprint as `admin ca` prints it (one admin run per registry)."""
+    return registry.ca_fingerprint
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Registry:
-    """``main.py --headless`` in a subprocess, and ``main.py admin`` over its data folder."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.data_dir = folder / "data"
-        self.port = free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        log = self.folder / f"server-{self.starts}.log"
-        with open(log, "wb") as stream:
-            self.process = subprocess.Popen(
-                [sys.executable, "main.py", "--headless", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--data-dir", str(self.data_dir)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stream)
-        wait_until(lambda: f"listening on {self.url}" in log.read_text() or self.process.poll() is not None,
-                   "the server to listen")
-        assert self.process.poll() is None, log.read_text()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def admin(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "main.py", "admin", "--data-dir", str(self.data_dir), *args],
-                              cwd=ROOT, capture_output=True, text=True, timeout=WAIT_SECONDS)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def status_of(self, username: str) -> str | None:
-        rows = json.loads(self.admin("list", "--json"))
-        return next((row["status"] for row in rows if row["username"] == username), None)
-
-    @functools.cached_property
-    def ca_fingerprint(self) -> str:
-        return self.admin("ca").strip()
+def admin(registry: Registry, *args: str) -> str:
+    return registry.admin(*args).stdout
 
 
 class Enrolment:
@@ -156,7 +99,7 @@ def enroll(tmp_path):
         command += ["enroll", "--url", registry.url, "--username", username, "--out", str(tmp_path / "out"),
                     "--timeout", ENROLL_TIMEOUT]
         if fingerprint is not None:
-            command += ["--ca-fingerprint", registry.ca_fingerprint if fingerprint == "pinned" else fingerprint]
+            command += ["--ca-fingerprint", pinned_fingerprint(registry) if fingerprint == "pinned" else fingerprint]
         env = {k: v for k, v in os.environ.items() if k != "CLIENT_REGISTRY_PASSWORD"}
         if password is not None:
             env["CLIENT_REGISTRY_PASSWORD"] = password
@@ -203,21 +146,21 @@ def whoami(registry: Registry, out: Path, username: str, *, with_certificate: bo
 
 
 def test_agent_waits_for_the_registry_to_open_then_gets_a_certificate_that_works(registry, enroll, tmp_path):
-    registry.admin("lock")
+    admin(registry, "lock")
     run = enroll(registry, "pump7", "--role", "operator", "--permission", "mqtt:read:opc.tcp://plc:4840/line1",
                  "--context", '{"site": "Hall 3", "version": "2.1"}')
     run.wait_for_line("waiting for the registry to open")
-    registry.admin("open")
+    admin(registry, "open")
     run.wait_for_line("waiting for approval")
 
     out = tmp_path / "out"
-    review = json.loads(registry.admin("show", "pump7", "--json"))
+    review = json.loads(admin(registry, "show", "pump7", "--json"))
     assert review["context"] == {"site": "Hall 3", "version": "2.1"}
     assert review["roles"] == ["operator"]
     assert review["permissions"] == [{"resource": "opc.tcp://plc:4840/line1", "operation": "read", "context": "mqtt"}]
     assert review["csr"]["keyFingerprint"] == key_fingerprint(out / "pump7.key")
     # The admin checks the fingerprint the technician reads out against the request's.
-    registry.admin("grant", "pump7", "--fingerprint", key_fingerprint(out / "pump7.key"))
+    admin(registry, "grant", "pump7", "--fingerprint", key_fingerprint(out / "pump7.key"))
 
     assert run.finish() == 0, run.stderr
     assert run.stderr == ""
@@ -233,7 +176,7 @@ def test_agent_waits_for_the_registry_to_open_then_gets_a_certificate_that_works
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
     ca = x509.load_pem_x509_certificate((out / "ca.crt").read_bytes())
     certificate = x509.load_pem_x509_certificate((out / "pump7.crt").read_bytes())
-    assert hashlib.sha256(ca.public_bytes(serialization.Encoding.DER)).hexdigest() == registry.ca_fingerprint
+    assert hashlib.sha256(ca.public_bytes(serialization.Encoding.DER)).hexdigest() == pinned_fingerprint(registry)
     # The web PKI profile insists on a SAN; a device's client certificate rightly has none.
     device_profile = ExtensionPolicy.webpki_defaults_ee().may_be_present(
         x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
@@ -256,12 +199,12 @@ def test_agent_waits_for_the_registry_to_open_then_gets_a_certificate_that_works
 
 
 def test_a_rejected_agent_exits_3_with_the_reason_and_writes_no_certificate(registry, enroll, tmp_path):
-    registry.admin("open")
+    admin(registry, "open")
     (tmp_path / "secret").write_text("correct horse battery\n")
     run = enroll(registry, "intruder", "--password-file", str(tmp_path / "secret"), "--context", "Hall 3, line 2")
     run.wait_for_line("waiting for approval")
-    assert json.loads(registry.admin("show", "intruder", "--json"))["context"] == "Hall 3, line 2"
-    registry.admin("reject", "intruder", "--reason", "not one of ours \x1b[2J")
+    assert json.loads(admin(registry, "show", "intruder", "--json"))["context"] == "Hall 3, line 2"
+    admin(registry, "reject", "intruder", "--reason", "not one of ours \x1b[2J")
 
     assert run.finish() == 3
     assert run.stderr.count("\n") == 1
@@ -273,7 +216,7 @@ def test_a_rejected_agent_exits_3_with_the_reason_and_writes_no_certificate(regi
 
 
 def test_it_gives_up_at_the_timeout_with_exit_4_and_one_line_per_state(registry, enroll):
-    registry.admin("lock")
+    admin(registry, "lock")
     run = enroll(registry, "patient", "--timeout", "2")
 
     assert run.finish() == 4
@@ -283,8 +226,8 @@ def test_it_gives_up_at_the_timeout_with_exit_4_and_one_line_per_state(registry,
 
 
 def test_a_wrong_ca_fingerprint_exits_5_before_anything_is_sent(registry, enroll, tmp_path):
-    registry.admin("open")
-    wrong = "00" + registry.ca_fingerprint[2:]
+    admin(registry, "open")
+    wrong = "00" + pinned_fingerprint(registry)[2:]
     run = enroll(registry, "mitm.victim", fingerprint=wrong)
 
     assert run.finish() == 5
@@ -294,11 +237,11 @@ def test_a_wrong_ca_fingerprint_exits_5_before_anything_is_sent(registry, enroll
 
 
 def test_without_a_fingerprint_it_prints_the_ca_fingerprint_and_exits_5(registry, enroll, tmp_path):
-    registry.admin("open")
+    admin(registry, "open")
     run = enroll(registry, "first.contact", fingerprint=None)
 
     assert run.finish() == 5
-    assert registry.ca_fingerprint in run.stdout
+    assert pinned_fingerprint(registry) in run.stdout
     assert "main.py admin ca" in run.stdout
     assert "not trusted" in run.stderr
     assert "Traceback" not in run.stderr
@@ -308,7 +251,7 @@ def test_without_a_fingerprint_it_prints_the_ca_fingerprint_and_exits_5(registry
 def test_a_rerun_resends_the_same_request_and_a_changed_one_is_refused(registry, enroll, tmp_path):
     """ECDSA signatures are randomised: a CSR made anew would differ and be refused (409),
     so an interrupted device must reuse its stored key, CSR and generated password."""
-    registry.admin("open")
+    admin(registry, "open")
     first = enroll(registry, "rebooter", "--role", "reader")
     first.wait_for_line("waiting for approval")
     assert registry.status_of("rebooter") == "pending"
@@ -321,7 +264,7 @@ def test_a_rerun_resends_the_same_request_and_a_changed_one_is_refused(registry,
 
     again = enroll(registry, "rebooter", "--role", "reader")
     again.wait_for_line("waiting for approval")
-    registry.admin("grant", "rebooter")
+    admin(registry, "grant", "rebooter")
     assert again.finish() == 0, again.stderr
 
     out = tmp_path / "out"
@@ -360,7 +303,7 @@ def test_unusable_keys_and_urls_are_usage_errors_before_any_request(registry, en
 
 
 def test_a_request_the_registry_finds_invalid_exits_1_with_its_reason(registry, enroll):
-    registry.admin("open")
+    admin(registry, "open")
     run = enroll(registry, "sloppy", "--permission", "mqtt:readAll:plant/#")
 
     assert run.finish() == 1
@@ -370,8 +313,8 @@ def test_a_request_the_registry_finds_invalid_exits_1_with_its_reason(registry, 
 
 
 def test_the_tool_runs_without_qt_or_the_server_packages_trusting_a_ca_file(registry, enroll, tmp_path):
-    registry.admin("lock")
-    (tmp_path / "registry-ca.pem").write_text(registry.admin("ca", "--pem"))
+    admin(registry, "lock")
+    (tmp_path / "registry-ca.pem").write_text(admin(registry, "ca", "--pem"))
     run = enroll(registry, "light", "--timeout", "1", "--ca-file", str(tmp_path / "registry-ca.pem"),
                  fingerprint=None, isolated=True)
 
@@ -380,7 +323,7 @@ def test_the_tool_runs_without_qt_or_the_server_packages_trusting_a_ca_file(regi
 
 
 def test_a_ca_file_the_server_certificate_does_not_chain_to_exits_5(registry, enroll, tmp_path):
-    registry.admin("open")
+    admin(registry, "open")
     (tmp_path / "impostor-ca.pem").write_bytes(self_signed_ca("Impostor CA").public_bytes(serialization.Encoding.PEM))
     run = enroll(registry, "cautious", "--ca-file", str(tmp_path / "impostor-ca.pem"), fingerprint=None)
 
@@ -394,9 +337,9 @@ def test_it_survives_the_server_restarting_while_it_polls(tmp_path, enroll):
     registry.folder.mkdir()
     registry.start()
     try:
-        registry.admin("open")
+        admin(registry, "open")
         # The fingerprint as a person might type it: upper case, with colons.
-        typed = ":".join(registry.ca_fingerprint[i:i + 2] for i in range(0, 64, 2)).upper()
+        typed = ":".join(pinned_fingerprint(registry)[i:i + 2] for i in range(0, 64, 2)).upper()
         key_file = tmp_path / "device.pem"
         key_file.write_bytes(key_pem(make_key("ed25519")))
         run = enroll(registry, "survivor", "--key", str(key_file), fingerprint=typed, password="from the environment")
@@ -405,7 +348,7 @@ def test_it_survives_the_server_restarting_while_it_polls(tmp_path, enroll):
         registry.stop()
         run.wait_for_line("cannot reach the registry")
         registry.start()
-        registry.admin("grant", "survivor")
+        admin(registry, "grant", "survivor")
 
         assert run.finish() == 0, run.stderr
         lines = run.stdout.splitlines()
