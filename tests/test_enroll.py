@@ -31,11 +31,15 @@ from tests.test_enroll_imports import BLOCK_IMPORTS
 
 ENROLL_TIMEOUT = "60"  # the tool's own --timeout: a bug must not hang the suite for an hour
 
-# The tool as `python -m client`, with Qt and the server's packages unimportable.
+# Runs `main.py enroll` (or `python -m client enroll` when the first argument is
+# "client") with Qt and the server's packages unimportable.
 ISOLATED_RUNNER = BLOCK_IMPORTS + """
 import runpy
-sys.argv = ["client", *sys.argv[1:]]
-runpy.run_module("client", run_name="__main__", alter_sys=True)
+entry, sys.argv = sys.argv[1], sys.argv[1:]
+if entry == "client":
+    runpy.run_module("client", run_name="__main__", alter_sys=True)
+else:
+    runpy.run_path(entry, run_name="__main__")
 """
 
 
@@ -94,8 +98,9 @@ def enroll(tmp_path):
     runs: list[Enrolment] = []
 
     def start(registry: Registry, username: str, *options: str, fingerprint: str | None = "pinned",
-              password: str | None = None, isolated: bool = False) -> Enrolment:
-        command = [sys.executable, "-c", ISOLATED_RUNNER] if isolated else [sys.executable, "main.py"]
+              password: str | None = None, isolated_entry: str | None = None) -> Enrolment:
+        command = ([sys.executable, "-c", ISOLATED_RUNNER, isolated_entry] if isolated_entry
+                   else [sys.executable, "main.py"])
         command += ["enroll", "--url", registry.url, "--username", username, "--out", str(tmp_path / "out"),
                     "--timeout", ENROLL_TIMEOUT]
         if fingerprint is not None:
@@ -312,11 +317,12 @@ def test_a_request_the_registry_finds_invalid_exits_1_with_its_reason(registry, 
     assert registry.status_of("sloppy") is None
 
 
-def test_the_tool_runs_without_qt_or_the_server_packages_trusting_a_ca_file(registry, enroll, tmp_path):
+@pytest.mark.parametrize("entry", ["main.py", "client"])
+def test_the_tool_runs_without_qt_or_the_server_packages_trusting_a_ca_file(registry, enroll, tmp_path, entry):
     admin(registry, "lock")
     (tmp_path / "registry-ca.pem").write_text(admin(registry, "ca", "--pem"))
     run = enroll(registry, "light", "--timeout", "1", "--ca-file", str(tmp_path / "registry-ca.pem"),
-                 fingerprint=None, isolated=True)
+                 fingerprint=None, isolated_entry=entry)
 
     assert run.finish() == 4, run.stderr
     assert "waiting for the registry to open" in run.stdout
