@@ -80,15 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 def run_enroll_only(argv: list[str]) -> int:
     """The agent side, without importing the server's packages or Qt: on a device
     only the standard library and cryptography need to be installed."""
-    from client.enroll import add_enroll_parser, run_enroll
+    from client.__main__ import main as enroll_main
 
-    parser = argparse.ArgumentParser(prog="main.py")
-    add_enroll_parser(parser.add_subparsers(dest="command", required=True))
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return run_enroll(args)
+    return enroll_main(argv, prog="main.py")
 
 
 def run_headless(args: argparse.Namespace) -> int:
