@@ -10,6 +10,7 @@ describe, and every request the document forbids is refused.
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import ssl
@@ -55,6 +56,7 @@ CONFORMANCE = [status_code_conformance, content_type_conformance, response_heade
 FUZZ_CHECKS = [not_a_server_error, *CONFORMANCE, negative_data_rejection, unsupported_method]
 
 
+@functools.cache
 def component_validator(name: str) -> jsonschema_rs.Validator:
     """A validator for one of the document's component schemas, its $refs resolved in the document."""
     return jsonschema_rs.validator_for({"$ref": f"#/components/schemas/{name}", "components": DOCUMENT["components"]})
@@ -72,11 +74,14 @@ def session(server, tmp_path):
 # ----------------------------------------------------------------- the document itself
 
 
-def test_document_is_valid_openapi_31_with_valid_json_schemas():
+def test_document_is_valid_openapi_31_and_its_example_is_a_valid_request():
     SCHEMA.validate()  # against the OpenAPI 3.1 meta-schema
     assert DOCUMENT["openapi"].startswith("3.1.")
     for name, schema in DOCUMENT["components"]["schemas"].items():
         assert jsonschema_rs.meta.is_valid(schema), name
+    example = DOCUMENT["paths"][REGISTER]["post"]["requestBody"]["content"]["application/json"]["example"]
+    component_validator("RegistrationRequest").validate(example)
+    assert parse_registration(json.dumps(example).encode()).username == example["username"]
 
 
 def test_served_document_is_the_repository_file(client):
@@ -94,46 +99,86 @@ def test_document_names_every_route_the_app_serves_and_no_other(service):
     assert served == documented == {("POST", REGISTER), ("GET", CA), ("GET", WHOAMI), ("GET", OPENAPI)}
 
 
-# Field values around every rule's edges, and of every wrong type.
-ANY_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
-    max_leaves=6,
-)
-NAME_CHARS = st.sampled_from("aZ9_.-é\n ")
-PERMISSION = st.fixed_dictionaries(
-    {"resource": st.sampled_from(["plant/#", "", "x" * 257, "a\tb", 7]),
-     "operation": st.sampled_from(["read", "write", "readWrite", "delete", None]),
-     "context": st.sampled_from(["mqtt", "http", "ftp"])},
-    optional={"qos": st.integers(0, 2)},
-)
-FIELDS = {
-    "username": st.text(NAME_CHARS, min_size=0, max_size=66) | ANY_JSON,
-    "password": st.integers(0, 1030).map(lambda n: "p" * n) | ANY_JSON,
-    "context": st.text(max_size=8) | st.integers(4090, 4100).map(lambda n: "c" * n) | ANY_JSON,
-    "roles": st.lists(st.sampled_from(["ops", "ops", "", "r" * 65, "a\x85b", "a\u2028b", 3]), max_size=34)
-    | st.integers(30, 34).map(lambda n: [f"r{i}" for i in range(n)]) | ANY_JSON,
-    "permissions": st.lists(PERMISSION, max_size=3) | ANY_JSON,
-    "csr": st.text(max_size=5) | ANY_JSON,
-    "extra": ANY_JSON,
+# Per field: values on or just inside the edges of its rule, and values just past them.
+PERMISSION = {"resource": "plant/#", "operation": "read", "context": "mqtt"}
+KEEPS_RULE = {
+    "username": ["abc", "a" * 64, "0.a_B", "Z__.."],
+    "password": ["p" * 5, "p" * 1024, "pass word \u00e9\U0001f600"],
+    "context": [None, "", "c" * 4094, {}, {"site": "line 3", "rack": [1, 2]}],
+    "roles": [[], [f"r{i}" for i in range(32)], ["r" * 64], ["a b", "\u00dcn\u00ef", "\u4e2d"]],
+    "permissions": [[], [dict(PERMISSION, resource=f"r{i}") for i in range(64)], [dict(PERMISSION, resource="x" * 256)],
+                    [dict(PERMISSION, operation="write", context="http"), dict(PERMISSION, operation="readWrite")]],
+    "csr": [None, "", "-----BEGIN CERTIFICATE REQUEST-----"],
 }
+BREAKS_RULE = {
+    "username": ["ab", "a" * 65, "", "abc\n", "_abc", ".abc", "ab-c", "ab\u00e9", "ab c", "ab\u0661", "\u212aab"],
+    "password": ["", "p" * 4, "p" * 1025],
+    "context": ["c" * 4095],
+    "roles": [[f"r{i}" for i in range(33)], ["a", "a"], [""], ["r" * 65], ["a\x85b"], ["a\u2028b"], ["a\u00adb"],
+              [3], [None]],
+    "permissions": [
+        [dict(PERMISSION, resource=f"r{i}") for i in range(65)], [PERMISSION, PERMISSION],
+        [dict(PERMISSION, operation="delete")], [dict(PERMISSION, operation="READ")], [dict(PERMISSION, context="ftp")],
+        [dict(PERMISSION, qos=1)], [dict(PERMISSION, resource="")], [dict(PERMISSION, resource="x" * 257)],
+        [dict(PERMISSION, resource="a\tb")], [{"resource": "r", "operation": "read"}], ["read"], [None]],
+    "csr": [0, ["x"], {"pem": "x"}],
+    "another": [1],
+}
+WRONG_TYPES = [None, True, 0, 1.5, "x", [], {}, ["x"], {"x": 1}]
+REQUIRED = ("username", "password")
+GOOD = {"username": "abc", "password": "p" * 5}
 # What the document can only describe in words, not in JSON Schema.
 RULES_IN_WORDS = ("must hold printable characters only", "bytes as JSON", "levels deep")
 
 
-@settings(max_examples=300, derandomize=True, deadline=None, database=None)
-@given(st.fixed_dictionaries({}, optional=FIELDS))
-def test_request_schema_agrees_with_the_servers_validation(document):
-    """The document never refuses what the server accepts; what it accepts, the server
-    accepts too, except for the rules it can only state in words."""
+def disagreement(document) -> str | None:
+    """How the document's request schema and the server's validation disagree on
+    ``document``, if they do: the document must never refuse what the server
+    accepts, and what it accepts the server accepts too, but for the rules it
+    can only state in words."""
     schema_accepts = component_validator("RegistrationRequest").is_valid(document)
     try:
         parse_registration(json.dumps(document).encode())
     except InvalidRequest as invalid:
-        if schema_accepts:
-            assert all(any(rule in error.message for rule in RULES_IN_WORDS) for error in invalid.errors), invalid
+        if schema_accepts and not all(any(rule in e.message for rule in RULES_IN_WORDS) for e in invalid.errors):
+            return f"the document accepts what the server refuses ({invalid})"
     else:
-        assert schema_accepts
+        if not schema_accepts:
+            return "the document refuses what the server accepts"
+    return None
+
+
+def test_request_schema_agrees_with_the_servers_validation_on_every_edge():
+    cases = [dict(GOOD, **{name: value}) for name, values in KEEPS_RULE.items() for value in values]
+    cases += [dict(GOOD, **{name: value}) for name, values in BREAKS_RULE.items() for value in values]
+    cases += [dict(GOOD, **{name: value}) for name in [*KEEPS_RULE, "another"] for value in WRONG_TYPES]
+    cases += [{key: value for key, value in GOOD.items() if key != name} for name in REQUIRED]
+
+    found = [(document, problem) for document in cases if (problem := disagreement(document))]
+
+    assert found == []
+
+
+@st.composite
+def near_valid_documents(draw):
+    """A document that keeps every rule, then one or more fields given any of their
+    edge values, good or bad, or a wrong type, or left out."""
+    document = draw(st.fixed_dictionaries(
+        {name: st.sampled_from(KEEPS_RULE[name]) for name in REQUIRED},
+        optional={name: st.sampled_from(KEEPS_RULE[name]) for name in KEEPS_RULE if name not in REQUIRED}))
+    for name in draw(st.lists(st.sampled_from(sorted(BREAKS_RULE)), min_size=1, max_size=3)):
+        pool = BREAKS_RULE[name] + KEEPS_RULE.get(name, []) + WRONG_TYPES
+        if draw(st.booleans()):
+            document[name] = draw(st.sampled_from(pool))
+        else:
+            document.pop(name, None)
+    return document
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, database=None)
+@given(near_valid_documents())
+def test_request_schema_agrees_with_the_servers_validation_on_combinations(document):
+    assert disagreement(document) is None
 
 
 # ------------------------------------------------- every documented response, for real
