@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 from importlib import resources
@@ -13,7 +12,7 @@ from bottle import Bottle, HTTPResponse, request
 from server import answers
 from server.answers import Answer
 from server.service import RegistrationService
-from server.validation import MAX_BODY_BYTES
+from server.validation import MAX_BODY_BYTES, FieldError, InvalidRequest
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,13 @@ def create_app(service: RegistrationService) -> Bottle:
 
     @app.post(REGISTER_PATH)
     def register():
-        body = _read_body(MAX_BODY_BYTES)
+        try:
+            body = _read_body(MAX_BODY_BYTES)
+        except ValueError as error:  # cheroot's complaint about a malformed chunked body
+            answer = answers.invalid(InvalidRequest([FieldError("body", f"cannot be read ({error})")]))
+            response = _respond(answer)
+            response.set_header("Connection", "close")  # what follows on the stream is garbage
+            return response
         return _respond(service.register(body, request.environ.get("CONTENT_TYPE"), _source()))
 
     @app.get(CA_PATH)
@@ -130,6 +135,6 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
         return None
     try:
         username, separator, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 once decoded
         return None
     return (username, password) if separator else None

@@ -41,6 +41,7 @@ Clock = Callable[[], float]
 DEFAULT_OPEN_SECONDS = 300
 MAX_OPEN_SECONDS = 24 * 3600
 REGISTRY_ACTOR = "registry"
+MAX_REASON_CHARS = 500
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -308,6 +309,8 @@ class RegistrationService:
         if registration.status != PENDING:
             raise Refused(f"{registration.username} is {registration.status}, not pending")
         reason = (reason or "").strip() or None
+        if reason is not None and len(reason) > MAX_REASON_CHARS:
+            raise Refused(f"a reason is at most {MAX_REASON_CHARS} characters; the agent shows it on one line")
         now = self.clock()
         with write_transaction():
             if not registrations.decide(registration.id, status=REJECTED, decided_at=now, decided_by=actor,
