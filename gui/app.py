@@ -30,16 +30,17 @@ def run_window(args: argparse.Namespace) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     apply_theme(app)
+    wake = _close_on_signals(app)  # before the server starts: a signal may come at any moment after
     try:
         service = open_registry(args.data_dir)
         server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
     except (OSError, CaError) as error:
         log.error("cannot start: %s", error)
+        wake.stop()
         return 1
     finally:
         close_db()  # from here on only the worker threads touch the database
     window = MainWindow(service, server.url, QSettings())
-    wake = _close_on_signals(window)
     try:
         window.show()
         window.start()
@@ -50,10 +51,13 @@ def run_window(args: argparse.Namespace) -> int:
         server.stop()
 
 
-def _close_on_signals(window: MainWindow) -> QTimer:
-    """Ctrl-C and SIGTERM close the window as its close button would (settings saved)."""
+def _close_on_signals(app: QApplication) -> QTimer:
+    """Ctrl-C and SIGTERM close the windows as their close buttons would (settings saved).
+
+    The close is posted to the event loop, so a signal that comes before the
+    loop runs closes the window as soon as it is shown."""
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: QTimer.singleShot(0, window.close))
+        signal.signal(signum, lambda *_: QTimer.singleShot(0, app.closeAllWindows))
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(SIGNAL_CHECK_MS)

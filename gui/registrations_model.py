@@ -1,9 +1,12 @@
 """The registrations table: a Qt model over plain ``RegistrationSummary`` rows,
 and the proxy that filters it by status.
 
-Rows are kept in the order the database gives them (oldest request first) and
-found by id through a dict, so applying one change is a lookup plus one
-``dataChanged``, and loading 10,000 rows is one ``beginInsertRows``.
+Rows are kept in the order the database gives them (oldest request first), or
+sorted by a column, and found by id through a dict, so applying one change is a
+lookup plus one ``dataChanged``, and loading 10,000 rows is one
+``beginInsertRows``. The model sorts itself in Python (one ``list.sort``)
+rather than letting the proxy sort, which would call ``data()`` from C++ for
+every comparison: seconds instead of milliseconds at 10,000 rows.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ from server.views import RegistrationSummary
 
 Index = QModelIndex | QPersistentModelIndex
 
-SORT_ROLE = Qt.ItemDataRole.UserRole
-SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
+SUMMARY_ROLE = Qt.ItemDataRole.UserRole
 
 USERNAME, STATUS, ROLES, PERMISSIONS, KEY, SOURCE, REQUESTED, LAST_POLL, SERIAL, EXPIRES = range(10)
 HEADERS = ("Username", "Status", "Requested roles", "Permissions", "Key", "Source address",
@@ -49,14 +51,19 @@ def _display(row: RegistrationSummary, column: int) -> str:
     return local_time(row.certificate_not_after)[:10]  # the day is what matters for expiry
 
 
-def _sort_key(row: RegistrationSummary, column: int):
-    values = {
-        USERNAME: row.username.lower(), STATUS: row.status, ROLES: ", ".join(row.roles),
-        PERMISSIONS: row.permission_count, KEY: row.key_description or "", SOURCE: row.source_address,
-        REQUESTED: row.requested_at, LAST_POLL: row.last_poll_at, SERIAL: row.certificate_serial or "",
-        EXPIRES: row.certificate_not_after or 0.0,
-    }
-    return values[column]
+# Raw values to sort on, by column: numbers as numbers, times as times.
+_SORT_KEYS = (
+    lambda row: row.username.lower(),
+    lambda row: row.status,
+    lambda row: ", ".join(row.roles),
+    lambda row: row.permission_count,
+    lambda row: row.key_description or "",
+    lambda row: row.source_address,
+    lambda row: row.requested_at,
+    lambda row: row.last_poll_at,
+    lambda row: row.certificate_serial or "",
+    lambda row: row.certificate_not_after or 0.0,
+)
 
 
 class RegistrationsModel(QAbstractTableModel):
@@ -69,6 +76,8 @@ class RegistrationsModel(QAbstractTableModel):
         self._rows: list[RegistrationSummary] = []
         self._row_of: dict[int, int] = {}  # registration id -> row number
         self._counts: Counter[str] = Counter()  # per status, kept as rows change
+        self._sort_column = -1  # -1: the database's order
+        self._descending = False
 
     # ----------------------------------------------------------- reading
 
@@ -90,8 +99,6 @@ class RegistrationsModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(row, column)
-        if role == SORT_ROLE:
-            return _sort_key(row, column)
         if role == SUMMARY_ROLE:
             return row
         if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
@@ -114,13 +121,15 @@ class RegistrationsModel(QAbstractTableModel):
     def apply(self, changed: Iterable[RegistrationSummary]) -> list[RegistrationSummary]:
         """Insert new rows and update known ones; return the rows that were new."""
         added: list[RegistrationSummary] = []
-        updated = False
+        updated = moved = False
         last_column = len(HEADERS) - 1
         for summary in changed:
             row = self._row_of.get(summary.id)
             if row is None:
                 added.append(summary)
             else:
+                moved = moved or self._sort_column >= 0 and (
+                    _SORT_KEYS[self._sort_column](summary) != _SORT_KEYS[self._sort_column](self._rows[row]))
                 self._counts[self._rows[row].status] -= 1
                 self._counts[summary.status] += 1
                 self._rows[row] = summary
@@ -134,6 +143,8 @@ class RegistrationsModel(QAbstractTableModel):
             self._rows.extend(added)
             self._counts.update(summary.status for summary in added)
             self.endInsertRows()
+        if self._sort_column >= 0 and (added or moved):
+            self._sort_rows()
         if added or updated:
             self.changed.emit()
         return added
@@ -160,13 +171,36 @@ class RegistrationsModel(QAbstractTableModel):
         self.changed.emit()
 
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Keep the rows sorted by ``column`` (raw values, not text) from now on; -1: database order."""
+        self._sort_column = column if 0 <= column < len(HEADERS) else -1
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        if self._sort_column >= 0:
+            self._sort_rows()
+
+    def _sort_rows(self) -> None:
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        persistent_ids = [self._rows[index.row()].id for index in persistent]
+        key = _SORT_KEYS[self._sort_column]
+        # Ties fall back to the database's order (oldest request first), reversed with the rest.
+        self._rows.sort(key=lambda row: (key(row), row.requested_at, row.id), reverse=self._descending)
+        self._row_of = {summary.id: row for row, summary in enumerate(self._rows)}
+        self.changePersistentIndexList(
+            persistent, [self.index(self._row_of[registration_id], index.column())
+                         for registration_id, index in zip(persistent_ids, persistent)])
+        self.layoutChanged.emit()
+
+
 class StatusFilter(QSortFilterProxyModel):
-    """Shows the rows of one status, or all; sorts on the raw values, not the text."""
+    """Shows the rows of one status, or all; sorting is left to the source model."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._status: str | None = None
-        self.setSortRole(SORT_ROLE)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sourceModel().sort(column, order)
 
     @property
     def status(self) -> str | None:

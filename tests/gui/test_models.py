@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPersistentModelIndex, Qt
 
 from gui.audit_model import AuditModel
 from gui.registrations_model import PERMISSIONS, ROLES, STATUS, SUMMARY_ROLE, USERNAME, RegistrationsModel, StatusFilter
@@ -69,18 +69,40 @@ def test_status_filter_shows_one_status_and_follows_changes(qtmodeltester):
     assert usernames(proxy) == ["agent1", "agent3"]
     model.apply([summary(3, "granted"), summary(4)])
     assert usernames(proxy) == ["agent1", "agent4"]
+    proxy.sort(USERNAME, Qt.SortOrder.DescendingOrder)
+    assert usernames(proxy) == ["agent4", "agent1"]
+    proxy.sort(-1)
+    model.apply([summary(0)])
+    assert usernames(proxy) == ["agent4", "agent1", "agent0"]
     proxy.set_status(None)
-    assert usernames(proxy) == ["agent1", "agent2", "agent3", "agent4"]
+    assert usernames(proxy) == ["agent4", "agent3", "agent2", "agent1", "agent0"]
     assert proxy.index(1, 0).data(SUMMARY_ROLE).status == "granted"
 
 
-def test_status_filter_sorts_on_values_not_text():
+def test_sorting_uses_values_not_text_and_keeps_rows_in_place_as_they_change(qtmodeltester):
     model = RegistrationsModel()
-    model.apply([summary(1, permission_count=10), summary(2, permission_count=9)])
+    model.apply([summary(1, permission_count=10), summary(2, permission_count=9), summary(3, "granted")])
     proxy = StatusFilter()
     proxy.setSourceModel(model)
-    proxy.sort(PERMISSIONS, Qt.SortOrder.AscendingOrder)
+    proxy.set_status("pending")
+    proxy.sort(PERMISSIONS, Qt.SortOrder.AscendingOrder)  # what a click on the header does
     assert usernames(proxy) == ["agent2", "agent1"]  # 9 before 10, which text order would not give
+    model.apply([summary(4, permission_count=1), summary(2, permission_count=11)])
+    assert usernames(proxy) == ["agent4", "agent1", "agent2"]
+    proxy.sort(PERMISSIONS, Qt.SortOrder.DescendingOrder)
+    assert usernames(proxy) == ["agent2", "agent1", "agent4"]
+    qtmodeltester.check(model, force_py=True)  # sorting lives in the model; the proxy has its own test
+    proxy.sort(-1)  # back to the database's order for rows that arrive from now on
+    model.apply([summary(5, permission_count=50)])
+    assert usernames(proxy)[-1] == "agent5"
+
+
+def test_a_selection_follows_its_row_when_sorting_moves_it(qtbot):
+    model = RegistrationsModel()
+    model.apply([summary(1, username="zeta"), summary(2, username="alpha")])
+    selected = QPersistentModelIndex(model.index(0, USERNAME))
+    model.sort(USERNAME)
+    assert selected.row() == 1 and selected.data() == "zeta"
 
 
 def record(record_id: int) -> AuditRecord:
