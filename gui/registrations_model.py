@@ -14,18 +14,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 
 from gui.display import local_time, shown
 from gui.icons import status_icon
+from gui.table_model import Index, ListTableModel
 from server.views import RegistrationSummary
-
-Index = QModelIndex | QPersistentModelIndex
 
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole
 
 USERNAME, STATUS, ROLES, PERMISSIONS, KEY, SOURCE, REQUESTED, LAST_POLL, SERIAL, EXPIRES = range(10)
-HEADERS = ("Username", "Status", "Requested roles", "Permissions", "Key", "Source address",
+COLUMNS = ("Username", "Status", "Requested roles", "Permissions", "Key", "Source address",
            "Requested at", "Last poll", "Certificate serial", "Expires")
 
 
@@ -66,31 +65,21 @@ _SORT_KEYS = (
 )
 
 
-class RegistrationsModel(QAbstractTableModel):
+class RegistrationsModel(ListTableModel):
     """Every registration the window knows of, updated in place as the database changes."""
 
+    HEADERS = COLUMNS
     changed = Signal()  # once per apply or removal that changed anything
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._rows: list[RegistrationSummary] = []
+        self._rows: list[RegistrationSummary]
         self._row_of: dict[int, int] = {}  # registration id -> row number
         self._counts: Counter[str] = Counter()  # per status, kept as rows change
         self._sort_column = -1  # -1: the database's order
         self._descending = False
 
     # ----------------------------------------------------------- reading
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section] if 0 <= section < len(HEADERS) else None
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -122,7 +111,7 @@ class RegistrationsModel(QAbstractTableModel):
         """Insert new rows and update known ones; return the rows that were new."""
         added: list[RegistrationSummary] = []
         updated = moved = False
-        last_column = len(HEADERS) - 1
+        last_column = len(COLUMNS) - 1
         for summary in changed:
             row = self._row_of.get(summary.id)
             if row is None:
@@ -173,7 +162,7 @@ class RegistrationsModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Keep the rows sorted by ``column`` (raw values, not text) from now on; -1: database order."""
-        self._sort_column = column if 0 <= column < len(HEADERS) else -1
+        self._sort_column = column if 0 <= column < len(COLUMNS) else -1
         self._descending = order == Qt.SortOrder.DescendingOrder
         if self._sort_column >= 0:
             self._sort_rows()

@@ -16,8 +16,8 @@ from server.views import RegistrationSummary
 from storage.registrations import GRANTED, STATUSES
 
 FILTERS = (("All registrations", None),) + tuple((status.capitalize(), status) for status in STATUSES)
-COLUMN_WIDTHS = {USERNAME: 160, STATUS: 100, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 115,
-                 REQUESTED: 145, LAST_POLL: 145, SERIAL: 130, EXPIRES: 100}
+COLUMN_WIDTHS = {USERNAME: 160, STATUS: 100, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 125,
+                 REQUESTED: 145, LAST_POLL: 145, SERIAL: 125, EXPIRES: 100}
 
 
 class RegistrationsTab(QWidget):

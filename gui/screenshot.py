@@ -37,8 +37,16 @@ AGENTS = (
     ("qa.scanner02", None, ["quality"], ["http:write:/api/inspections"], "Handheld scanner, QA lab", {}, []),
     ("line.camera5", "ec", ["vision"], ["mqtt:write:plant/line5/images"],
      {"host": "cam5", "site": "Hall A"}, {"O": "Acme Stamping", "OU": "Line 5"}, []),
+    ("mes.gateway", "rsa", ["integration", "reader"], ["http:readWrite:/api/orders", "mqtt:read:plant/+/state"],
+     {"host": "mes-gw01", "version": "5.2"}, {"O": "Acme Stamping"}, []),
+    ("robot.cell4", "p384", ["operator", "maintenance"], ["mqtt:readWrite:plant/cell4/#"],
+     {"host": "rc4", "site": "Hall B"}, {"O": "Acme Stamping", "OU": "Robotics"}, []),
+    ("weigh.station2", "ed25519", ["telemetry"], ["mqtt:write:plant/weigh2/readings"],
+     "Scale at shipping dock 2", {}, []),
+    ("boiler.monitor", "ec", ["telemetry"], ["mqtt:write:utilities/boiler/#", "http:read:/api/limits"],
+     {"host": "blr-mon", "site": "Utilities"}, {"O": "Acme Stamping"}, []),
 )
-GRANTED = {"scada.historian": (), "energy.meter12": ()}
+GRANTED = {"scada.historian": (), "energy.meter12": (), "mes.gateway": (), "weigh.station2": ()}
 REJECTED = {"qa.scanner02": "scanner not in the asset register"}
 
 _ATTRIBUTES = {"O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "L": NameOID.LOCALITY_NAME}
@@ -118,7 +126,7 @@ def main(argv: list[str]) -> int:
             close_db()
             window = MainWindow(service, server.url, QSettings(str(Path(temporary) / "settings.ini"),
                                                               QSettings.Format.IniFormat))
-            window.resize(1280, 720)
+            window.resize(1280, 640)
             window.show()
             window.start()
             _wait(app, lambda: window.registrations.rowCount() == len(AGENTS) and window.state_panel.is_open)

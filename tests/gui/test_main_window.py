@@ -65,6 +65,17 @@ def review(qtbot, window, username: str) -> None:
     window.registrations_tab.review_action.trigger()
 
 
+def granted_through_the_window(qtbot, monkeypatch, window, client, username: str) -> dict:
+    """Open, register over HTTPS, grant everything in the review dialog; the request sent."""
+    open_registry(qtbot, window)
+    body = document(username)
+    register(client, body)
+    answer_review(monkeypatch, lambda dialog: dialog.grant_button.click())
+    review(qtbot, window, username)
+    qtbot.waitUntil(lambda: status_of(window, username) == "granted")
+    return body
+
+
 def certificate_of(reply) -> x509.Certificate:
     return x509.load_pem_x509_certificate(reply.json["certificate"].encode("ascii"))
 
@@ -181,12 +192,7 @@ def test_reject_makes_the_next_poll_403_with_the_reason(qtbot, monkeypatch, wind
 
 
 def test_export_writes_the_granted_certificate(qtbot, monkeypatch, window, client, tmp_path):
-    open_registry(qtbot, window)
-    body = document("press6")
-    register(client, body)
-    answer_review(monkeypatch, lambda dialog: dialog.grant_button.click())
-    review(qtbot, window, "press6")
-    qtbot.waitUntil(lambda: status_of(window, "press6") == "granted")
+    body = granted_through_the_window(qtbot, monkeypatch, window, client, "press6")
     target = tmp_path / "press6.crt"
     monkeypatch.setattr(prompts, "ask_export_path", lambda parent, username: target)
     qtbot.waitUntil(window.registrations_tab.export_action.isEnabled)
@@ -196,12 +202,7 @@ def test_export_writes_the_granted_certificate(qtbot, monkeypatch, window, clien
 
 
 def test_delete_revokes_a_granted_client_and_removes_its_row(qtbot, monkeypatch, window, client):
-    open_registry(qtbot, window)
-    body = document("press7")
-    register(client, body)
-    answer_review(monkeypatch, lambda dialog: dialog.grant_button.click())
-    review(qtbot, window, "press7")
-    qtbot.waitUntil(lambda: status_of(window, "press7") == "granted")
+    granted_through_the_window(qtbot, monkeypatch, window, client, "press7")
     assert whoami(client, "press7").status == 200
     asked = []
     monkeypatch.setattr(prompts, "confirm_delete", lambda parent, username, status: asked.append(status) or True)
@@ -224,12 +225,7 @@ def test_changes_made_by_the_admin_cli_in_another_process_show_without_a_click(q
 
 def test_the_gui_thread_never_touches_the_database(qtbot, monkeypatch, window, client):
     close_db()  # the fixtures' set-up used this thread; from here on only the window runs here
-    open_registry(qtbot, window)
-    body = document("press10")
-    register(client, body)
-    answer_review(monkeypatch, lambda dialog: dialog.grant_button.click())
-    review(qtbot, window, "press10")
-    qtbot.waitUntil(lambda: status_of(window, "press10") == "granted")
+    granted_through_the_window(qtbot, monkeypatch, window, client, "press10")
     assert db.is_closed()  # peewee's connection state is per thread: none was opened here
 
 
@@ -247,3 +243,18 @@ def test_geometry_and_the_last_filter_are_remembered(qtbot, service, server, set
     assert second.registrations_tab.filter_box.currentText() == "Granted"
     assert second.size() == QSize(640, 480)
     second.close()
+
+
+def test_a_refused_action_is_told_in_one_line(qtbot, monkeypatch, window, client, tmp_path):
+    open_registry(qtbot, window)
+    register(client, document("press11"))
+
+    def grant_after_another_admin_deleted_it(dialog):
+        admin_cli(tmp_path, "delete", "press11")  # another administrator, another process
+        dialog.grant_button.click()
+
+    answer_review(monkeypatch, grant_after_another_admin_deleted_it)
+    review(qtbot, window, "press11")
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Refused:"))
+    assert window.statusBar().currentMessage() == "Refused: there is no registration named 'press11'"
+    qtbot.waitUntil(lambda: row_of(window, "press11") is None)

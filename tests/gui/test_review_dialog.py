@@ -95,3 +95,15 @@ def test_a_decided_registration_is_shown_without_grant_or_reject(qtbot, service,
     texts = {label.text() for label in shown.findChildren(type(shown.fingerprint_label))}
     assert details.certificate_serial in texts
     assert "operator" in texts
+
+
+def test_a_request_without_csr_offers_no_certificate_and_compares_no_fingerprint(qtbot, service, client):
+    service.open("tester")
+    register(client, document("scanner2", csr=False))
+    dialog = ReviewDialog(service.details("scanner2"))
+    qtbot.addWidget(dialog)
+    assert dialog.fingerprint_label is None and dialog.san_list is None and dialog.subject_labels == []
+    texts = {label.text() for label in dialog.findChildren(type(dialog.plan_group.roles_label))}
+    assert "none (no CSR)" in texts
+    dialog.grant_button.click()
+    assert dialog.decision.expected_fingerprint is None and dialog.decision.sans == ()
