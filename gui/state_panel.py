@@ -4,6 +4,7 @@ the Open/Lock button, the listening address and the CA fingerprint."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -51,7 +52,7 @@ class RegistryStatePanel(QFrame):
         self.toggle_button.setEnabled(False)
         self.toggle_button.clicked.connect(self._toggle)
 
-        self.address_label = plain_label(url)
+        self.address_label = plain_label(_address_text(url))
         self.fingerprint_label = plain_label(spaced_hex(ca_fingerprint), monospace=True)
         self.fingerprint_label.setWordWrap(True)
         self._fingerprint = ca_fingerprint
@@ -143,3 +144,10 @@ class RegistryStatePanel(QFrame):
     def _copy_fingerprint(self) -> None:
         QGuiApplication.clipboard().setText(self._fingerprint)  # plain hex, as `admin ca` prints it
         self.copied.emit("CA fingerprint")
+
+
+def _address_text(url: str) -> str:
+    """The URL the server logged; a wildcard host is spelled out for the administrator."""
+    if urlsplit(url).hostname in ("0.0.0.0", "::"):
+        return f"{url}  (all network interfaces)"
+    return url

@@ -16,6 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import QGuiApplication
 
 from gui import prompts
 from gui.main_window import MainWindow
@@ -258,3 +259,12 @@ def test_a_refused_action_is_told_in_one_line(qtbot, monkeypatch, window, client
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Refused:"))
     assert window.statusBar().currentMessage() == "Refused: there is no registration named 'press11'"
     qtbot.waitUntil(lambda: row_of(window, "press11") is None)
+
+
+def test_the_listening_address_and_the_ca_fingerprint_are_shown_and_copyable(qtbot, window, server, service):
+    panel = window.state_panel
+    assert panel.address_label.text() == server.url
+    assert panel.fingerprint_label.text().replace(" ", "") == service.ca.fingerprint
+    qtbot.mouseClick(panel.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == service.ca.fingerprint
+    assert window.statusBar().currentMessage() == "CA fingerprint copied"
