@@ -7,8 +7,8 @@ import logging
 import signal
 import sys
 
-from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui.main_window import MainWindow
 from gui.theme import apply_theme
@@ -37,6 +37,7 @@ def run_window(args: argparse.Namespace) -> int:
     except (OSError, CaError) as error:
         log.error("cannot start: %s", error)
         wake.stop()
+        _tell_cannot_start(app, str(error))
         return 1
     finally:
         close_db()  # from here on only the worker threads touch the database
@@ -62,3 +63,13 @@ def _close_on_signals(app: QApplication) -> QTimer:
     wake.timeout.connect(lambda: None)
     wake.start(SIGNAL_CHECK_MS)
     return wake
+
+
+def _tell_cannot_start(app: QApplication, reason: str) -> None:
+    """Someone who started the window from a desktop sees no log: tell them, unless nobody can see it."""
+    if app.platformName() in ("offscreen", "minimal"):
+        return
+    box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, "Client Registry cannot start.")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setInformativeText(reason)
+    box.exec()
