@@ -18,7 +18,12 @@ run: $(STAMP)
 	$(BIN)/python main.py $(ARGS)
 
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen HYPOTHESIS_STORAGE_DIRECTORY=$(VENV)/hypothesis $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Figures beside baselines from the same run; never part of `make test`.
+# BENCH_ARGS="--only 1,3 --seconds 3" runs a part, and then writes no results.json.
+bench: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

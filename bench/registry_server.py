@@ -1,0 +1,81 @@
+"""The registry served for the polling benchmarks, with a trivial baseline route beside it.
+
+Run as its own process (``python -m bench.registry_server DATA_DIR``) so that the
+load generator never shares its two cores' worth of GIL with it. It prints its
+URL on standard output once listening and stops when standard input closes.
+
+The baseline route is served by the very same cheroot server, TLS context and
+bottle stack as the registry: it reads the same JSON body and answers a small
+JSON document, so the ratio of the two isolates the registry's own work
+(validation, lookup, password check, poll bookkeeping). It exists only in this
+process; the product has no such route.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bottle import Bottle, HTTPResponse, request
+
+from server.bootstrap import open_registry
+from server.ca import CA_CERT_FILE
+from server.housekeeping import Housekeeping
+from server.http_app import create_app
+from server.http_server import RegistryServer
+from server.limits import Limits
+from server.service import MAX_OPEN_SECONDS
+from server.tls import local_names, server_context
+
+TRIVIAL_PATH = "/bench/trivial"
+HOST = "127.0.0.1"
+# Every simulated agent comes from 127.0.0.1, which the default limits would
+# rightly take for a flood of new registrations from one address.
+BENCH_LIMITS = Limits(new_requests_per_address=10**9)
+
+
+def with_trivial_route(registry_app: Bottle):
+    """A WSGI app that sends ``POST /bench/trivial`` to a one-route bottle app and
+    everything else to ``registry_app``: both pass through the same dispatch."""
+    trivial_app = Bottle()
+
+    @trivial_app.post(TRIVIAL_PATH)
+    def trivial():
+        body = request.body.read()
+        return HTTPResponse(json.dumps({"status": "ok", "received": len(body)}), 200,
+                            {"Content-Type": "application/json", "Cache-Control": "no-store"})
+
+    def dispatch(environ, start_response):
+        target = trivial_app if environ.get("PATH_INFO") == TRIVIAL_PATH else registry_app
+        return target(environ, start_response)
+
+    return dispatch
+
+
+def serve(data_dir: Path) -> RegistryServer:
+    service = open_registry(data_dir, limits=BENCH_LIMITS)
+    # New registrations (the arrivals) need the registry open for the whole run.
+    service.open("benchmark", MAX_OPEN_SECONDS)
+    # Wired as server.bootstrap.start_server wires it, the trivial route aside.
+    dns_names, addresses = local_names(HOST)
+    cert_path, key_path = service.ca.ensure_server_certificate(data_dir, dns_names, addresses, service.clock())
+    context = server_context(cert_path, key_path, data_dir / CA_CERT_FILE)
+    server = RegistryServer(with_trivial_route(create_app(service)), HOST, 0, context,
+                            companions=(Housekeeping(service),))
+    server.start()
+    return server
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    server = serve(Path(argv[0]))
+    print(server.url, flush=True)
+    sys.stdin.read()  # until the parent closes our standard input
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
