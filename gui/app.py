@@ -14,7 +14,6 @@ from gui.main_window import MainWindow
 from gui.theme import apply_theme
 from server.bootstrap import open_registry, start_server
 from server.ca import CaError
-from storage import close_db
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +31,14 @@ def run_window(args: argparse.Namespace) -> int:
     apply_theme(app)
     wake = _close_on_signals(app)  # before the server starts: a signal may come at any moment after
     try:
-        service = open_registry(args.data_dir)
+        service = open_registry(args.data_dir, limits=args.limits)
         server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
     except (OSError, CaError) as error:
         log.error("cannot start: %s", error)
         wake.stop()
         _tell_cannot_start(app, str(error))
         return 1
-    finally:
-        close_db()  # from here on only the worker threads touch the database
+    service.release_connection()  # from here on only the worker threads touch the database
     window = MainWindow(service, server.url, QSettings())
     try:
         window.show()
@@ -48,8 +46,10 @@ def run_window(args: argparse.Namespace) -> int:
         return app.exec()
     finally:
         wake.stop()
-        window.shutdown()
-        server.stop()
+        try:
+            window.shutdown()
+        finally:
+            server.stop()  # whatever happened above: a live worker thread would keep the process alive
 
 
 def _close_on_signals(app: QApplication) -> QTimer:

@@ -8,7 +8,6 @@ re-reads what changed instead of patching its models by hand.
 
 from __future__ import annotations
 
-import getpass
 import logging
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from gui.registry_sync import RegistrySync
 from gui.review_dialog import GRANT, ReviewDecision, ReviewDialog
 from gui.state_panel import RegistryStatePanel
 from gui.tasks import BackgroundTasks
+from server.actors import admin_actor
 from server.service import DEFAULT_OPEN_SECONDS, RegistrationService, Refused
 from server.views import RegistrationDetails, RegistrationSummary, RegistryStatus
 
@@ -36,14 +36,6 @@ GEOMETRY_KEY = "window/geometry"
 COLUMNS_KEY = "window/registrationColumns"
 FILTER_KEY = "registrations/filter"
 NOTICE_MS = 10_000
-
-
-def window_actor() -> str:
-    """Who the audit trail names for actions taken in this window."""
-    try:
-        return f"{getpass.getuser()} (window)"
-    except (KeyError, OSError):  # no login name, e.g. in a container
-        return "admin (window)"
 
 
 def failure_text(error: Exception) -> str:
@@ -63,11 +55,11 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.service = service
         self.settings = settings
-        self.actor = window_actor()
+        self.actor = admin_actor("window")
         self.setWindowTitle("Client Registry")
         self.setWindowIcon(icon("app"))
 
-        self.tasks = BackgroundTasks(self)
+        self.tasks = BackgroundTasks(self, after_each=service.release_connection)
         self.registrations = RegistrationsModel(self)
         self.audit = AuditModel(self)
         self.sync = RegistrySync(service, self.tasks, self.registrations, self.audit, parent=self)

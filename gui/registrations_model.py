@@ -196,13 +196,9 @@ class StatusFilter(QSortFilterProxyModel):
         return self._status
 
     def set_status(self, status: str | None) -> None:
-        if hasattr(self, "endFilterChange"):  # Qt 6.10 deprecates invalidateRowsFilter() for this pair
-            self.beginFilterChange()
-            self._status = status
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self._status = status
-            self.invalidateRowsFilter()
+        self.beginFilterChange()
+        self._status = status
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         return self._status is None or self.sourceModel().status_at(source_row) == self._status

@@ -105,7 +105,6 @@ def main(argv: list[str]) -> int:
     from gui.theme import apply_theme
     from server.bootstrap import open_registry, start_server
     from server.ca import CA_CERT_FILE
-    from storage import close_db
 
     out = Path(argv[0] if argv else "assets")
     out.mkdir(parents=True, exist_ok=True)
@@ -123,7 +122,7 @@ def main(argv: list[str]) -> int:
                 service.grant(username, "admin (window)")
             for username, reason in REJECTED.items():
                 service.reject(username, "admin (window)", reason)
-            close_db()
+            service.release_connection()
             window = MainWindow(service, server.url, QSettings(str(Path(temporary) / "settings.ini"),
                                                               QSettings.Format.IniFormat))
             window.resize(1280, 640)
@@ -135,7 +134,7 @@ def main(argv: list[str]) -> int:
             app.processEvents()
             window.grab().save(str(out / "screenshot.png"))
             details = service.details("press.line3")
-            close_db()
+            service.release_connection()
             dialog = ReviewDialog(details, window)
             dialog.show()
             app.processEvents()
@@ -144,7 +143,7 @@ def main(argv: list[str]) -> int:
             window.close()
         finally:
             server.stop()
-            close_db()
+            service.release_connection()
     print(f"wrote {out / 'screenshot.png'} and {out / 'review-dialog.png'}")
     return 0
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from storage import close_db
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +33,9 @@ class _Relay(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(self, task_id: int, work: Callable[[], Any], relay: _Relay):
+    def __init__(self, task_id: int, work: Callable[[], Any], relay: _Relay, after: Callable[[], None]):
         super().__init__()
-        self._task_id, self._work, self._relay = task_id, work, relay
+        self._task_id, self._work, self._relay, self._after = task_id, work, relay, after
 
     def run(self) -> None:
         try:
@@ -44,17 +43,18 @@ class _Task(QRunnable):
         except Exception as error:  # handed to the GUI thread, which decides what to show
             result, succeeded = error, False
         finally:
-            # peewee keeps one connection per thread; the pool's thread outlives
-            # this task and the database may be re-pointed meanwhile (tests do).
-            close_db()
+            self._after()
         self._relay.finished.emit(self._task_id, succeeded, result)
 
 
 class BackgroundTasks(QObject):
     """Runs callables on one worker thread; delivers outcomes on the GUI thread."""
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, after_each: Callable[[], None] = lambda: None):
+        """``after_each`` runs on the worker thread after every task (releasing its
+        database connection, say), whether the task succeeded or not."""
         super().__init__(parent)
+        self._after_each = after_each
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._relay = _Relay(self)
@@ -70,7 +70,7 @@ class BackgroundTasks(QObject):
             return
         task_id = next(self._ids)
         self._callbacks[task_id] = (on_success, on_failure)
-        self._pool.start(_Task(task_id, work, self._relay))
+        self._pool.start(_Task(task_id, work, self._relay, self._after_each))
 
     def pending(self) -> int:
         """Tasks asked for whose outcome has not been delivered yet."""

@@ -8,7 +8,6 @@ error), 2 usage error (argparse's own).
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from datetime import datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from peewee import OperationalError
 
+from server.actors import admin_actor
 from server.bootstrap import has_registry, open_registry
 from server.ca import CaError
 from server.service import DEFAULT_OPEN_SECONDS, RegistrationService, Refused, normalize_fingerprint
@@ -27,30 +27,30 @@ from storage.registrations import STATUSES
 def add_admin_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None:
     admin = subparsers.add_parser("admin", parents=parents, help="administer the registry from the command line")
     commands = admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND")
-    commands.add_parser("status", help="locked, or open and for how long")
-    opener = commands.add_parser("open", help="accept new requests for a while")
+    commands.add_parser("status", parents=parents, help="locked, or open and for how long")
+    opener = commands.add_parser("open", parents=parents, help="accept new requests for a while")
     opener.add_argument("--duration", type=int, default=DEFAULT_OPEN_SECONDS, metavar="SECONDS",
                         help=f"how long to stay open (default {DEFAULT_OPEN_SECONDS})")
-    commands.add_parser("lock", help="stop accepting new requests now")
-    lister = commands.add_parser("list", help="list registrations")
+    commands.add_parser("lock", parents=parents, help="stop accepting new requests now")
+    lister = commands.add_parser("list", parents=parents, help="list registrations")
     lister.add_argument("--status", choices=STATUSES)
     lister.add_argument("--json", action="store_true")
-    shower = commands.add_parser("show", help="everything the review dialog shows about one registration")
+    shower = commands.add_parser("show", parents=parents, help="everything the review dialog shows about one registration")
     shower.add_argument("username")
     shower.add_argument("--json", action="store_true")
-    granter = commands.add_parser("grant", help="grant a pending request and issue its certificate")
+    granter = commands.add_parser("grant", parents=parents, help="grant a pending request and issue its certificate")
     granter.add_argument("username")
     granter.add_argument("--fingerprint", metavar="HEX", type=_fingerprint,
                          help="refuse unless the request's key has this SHA-256 fingerprint")
     granter.add_argument("--sans", action="store_true", help="issue the subject alternative names the CSR asks for")
-    rejecter = commands.add_parser("reject", help="reject a pending request")
+    rejecter = commands.add_parser("reject", parents=parents, help="reject a pending request")
     rejecter.add_argument("username")
     rejecter.add_argument("--reason", metavar="TEXT", help="told to the agent on its next poll")
-    deleter = commands.add_parser("delete", help="delete a registration; revokes a granted client")
+    deleter = commands.add_parser("delete", parents=parents, help="delete a registration; revokes a granted client")
     deleter.add_argument("username")
-    ca = commands.add_parser("ca", help="the CA certificate's SHA-256 fingerprint")
+    ca = commands.add_parser("ca", parents=parents, help="the CA certificate's SHA-256 fingerprint")
     ca.add_argument("--pem", action="store_true", help="print the CA certificate instead")
-    log = commands.add_parser("log", help="the audit trail, oldest first")
+    log = commands.add_parser("log", parents=parents, help="the audit trail, oldest first")
     log.add_argument("--json", action="store_true")
 
 
@@ -82,10 +82,7 @@ def _refuse(reason: str) -> int:
 
 
 def _actor() -> str:
-    try:
-        return f"{getpass.getuser()} (cli)"
-    except (KeyError, OSError):  # no login name, e.g. in a container
-        return "admin (cli)"
+    return admin_actor("cli")
 
 
 def _when(epoch_seconds: float | None) -> str:

@@ -31,7 +31,7 @@ from server.validation import (
     parse_registration,
 )
 from server.views import AuditRecord, Changes, RegistrationDetails, RegistrationSummary, RegistryStatus
-from storage import audit, db, registrations, registry_state, write_transaction
+from storage import audit, close_db, db, registrations, registry_state, write_transaction
 from storage.models import Registration
 from storage.registrations import GRANTED, PENDING, REJECTED, PublicKeyTaken, UsernameTaken
 
@@ -347,6 +347,11 @@ class RegistrationService:
     def audit_log(self, limit: int | None = None, after_id: int = 0) -> list[AuditRecord]:
         return [AuditRecord(e.id, e.at, e.actor, e.action, e.username, e.detail)
                 for e in audit.entries(limit, after_id)]
+
+    def release_connection(self) -> None:
+        """Close the calling thread's database connection. For pooled threads that
+        outlive their work while the database may be re-pointed (tests do)."""
+        close_db()
 
     def _load(self, username: str) -> Registration:
         registration = registrations.find(username)

@@ -3,7 +3,13 @@ server on a free port over real HTTPS."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# The window's tests need no screen; without this, a bare `pytest` on a machine
+# without a display would abort in Qt instead of running.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from server.bootstrap import open_registry, start_server
 from server.ca import CA_CERT_FILE
