@@ -21,7 +21,7 @@ CA_PATH = "/api/client-registry/ca"
 WHOAMI_PATH = "/api/auth/whoami"
 OPENAPI_PATH = "/api/openapi.json"
 
-# Set by the TLS layer (server.tls) when a client presented a certificate
+# Set by the HTTP server (server.http_server) when a client presented a certificate
 # that chains to our CA.
 CLIENT_CERTIFICATE_KEY = "client_registry.client_certificate_der"
 DRAIN_BYTES = 1024 * 1024

@@ -375,8 +375,9 @@ def _subset(chosen, requested, what: str) -> tuple:
 
 
 def _grant_detail(fields: dict, sans: tuple[SubjectAltName, ...]) -> str:
+    count = len(fields["granted_permissions"])
     parts = [f"roles {', '.join(fields['granted_roles']) or 'none'}",
-             f"{len(fields['granted_permissions'])} permissions"]
+             f"{count} permission{'' if count == 1 else 's'}"]
     if "certificate_serial" in fields:
         parts.append(f"certificate serial {fields['certificate_serial']}")
     if sans:
