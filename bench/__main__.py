@@ -72,14 +72,15 @@ def run(arguments: argparse.Namespace, workdir: Path) -> list[Figure]:
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    facts = machine()
+    facts = dict(machine(), load_generator=generator_name())
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="client-registry-bench-") as folder:
         figures = run(arguments, Path(folder))
     seconds = time.monotonic() - started
     print()
     print(f"Client Registry benchmarks — {facts['cpu']}, {facts['cores']} cores, Python {facts['python']}, "
-          f"{facts['openssl']}; load average at start {facts['load_average_at_start']}; {seconds:.0f} s")
+          f"{facts['openssl']}; load generator {facts['load_generator']}; "
+          f"load average at start {facts['load_average_at_start']}; {seconds:.0f} s")
     print()
     print(table(figures))
     if arguments.results is not None:
