@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from peewee import OperationalError
 
@@ -11,15 +12,18 @@ from storage import close_db
 
 log = logging.getLogger(__name__)
 
-INTERVAL_SECONDS = 60
+FLUSH_SECONDS = 1
+EXPIRY_SECONDS = 60
 
 
 class Housekeeping:
-    """Expires stale pending requests now and then, for as long as the server runs."""
+    """For as long as the server runs: writes the noted polls about once a second
+    (and once more on stop), and expires stale pending requests now and then."""
 
-    def __init__(self, service, interval: float = INTERVAL_SECONDS):
+    def __init__(self, service, flush_interval: float = FLUSH_SECONDS, expiry_interval: float = EXPIRY_SECONDS):
         self._service = service
-        self._interval = interval
+        self._flush_interval = flush_interval
+        self._expiry_interval = expiry_interval
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -35,15 +39,27 @@ class Housekeeping:
             self._thread = None
 
     def _run(self) -> None:
+        next_expiry = time.monotonic()
         try:
-            while not self._stopping.is_set():
-                try:
-                    expired = self._service.expire_stale_requests()
-                except OperationalError as error:  # busy beyond the timeout: next round
-                    log.warning("housekeeping skipped a round: %s", error)
-                else:
-                    if expired:
-                        log.info("expired %d stale pending request(s)", expired)
-                self._stopping.wait(self._interval)
+            while True:
+                self._attempt(self._service.flush_polls)
+                if time.monotonic() >= next_expiry:
+                    self._attempt(self._expire)
+                    next_expiry = time.monotonic() + self._expiry_interval
+                if self._stopping.wait(self._flush_interval):
+                    self._attempt(self._service.flush_polls)  # the last polls before the server stops
+                    return
         finally:
             close_db()
+
+    def _expire(self) -> None:
+        expired = self._service.expire_stale_requests()
+        if expired:
+            log.info("expired %d stale pending request(s)", expired)
+
+    @staticmethod
+    def _attempt(chore) -> None:
+        try:
+            chore()
+        except OperationalError as error:  # the database stayed busy past its timeout: next round
+            log.warning("housekeeping skipped a round: %s", error)

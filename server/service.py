@@ -21,6 +21,7 @@ from server.ca import CertificateAuthority, certificate_fingerprint
 from server.csr import CsrError, SubjectAltName, check_csr, load_checked_csr
 from server.limits import FailedAttempts, Limits, Throttle
 from server.passwords import VerifiedPasswords, hash_password
+from server.poll_log import PollLog
 from server.validation import (
     MAX_BODY_BYTES,
     FieldError,
@@ -66,6 +67,7 @@ class RegistrationService:
         self._verified = VerifiedPasswords()
         self._failures = FailedAttempts(limits, clock)
         self._new_requests = Throttle(limits.new_requests_per_address, limits.new_request_window_seconds, clock)
+        self._polls = PollLog()
 
     # ----------------------------------------------------------- agents
 
@@ -161,7 +163,7 @@ class RegistrationService:
             return answers.wrong_password()
         if registration.status == PENDING and request.digest() != registration.request_digest:
             return answers.changed_pending_request()
-        registrations.record_poll(registration.id, self.clock(), source)
+        self._polls.note(registration.id, self.clock(), source)
         if registration.status == PENDING:
             return answers.pending(registration)
         if registration.status == REJECTED:
@@ -328,6 +330,10 @@ class RegistrationService:
             if not registrations.remove(registration.id):
                 raise Refused(f"{registration.username} was deleted meanwhile")
             audit.record(self.clock(), actor, "delete", registration.username, detail)
+
+    def flush_polls(self) -> int:
+        """Write the polls noted since the last flush (see server.poll_log); how many."""
+        return self._polls.flush()
 
     def expire_stale_requests(self) -> int:
         """Delete pending requests older than the limit, each with an audit entry; how many."""

@@ -6,6 +6,8 @@ reader (the window) can fetch only what changed since it last looked.
 
 from __future__ import annotations
 
+import functools
+
 from peewee import IntegrityError
 
 from storage.database import write_transaction
@@ -44,15 +46,30 @@ class PublicKeyTaken(Exception):
 
 def find(username: str) -> Registration | None:
     """The registration for ``username``, compared without regard to case."""
-    return Registration.get_or_none(Registration.username == username)
+    return _one_by("username", username)
 
 
 def find_by_key(key_fingerprint: str) -> Registration | None:
-    return Registration.get_or_none(Registration.key_fingerprint == key_fingerprint)
+    return _one_by("key_fingerprint", key_fingerprint)
 
 
 def find_by_certificate(certificate_fingerprint: str) -> Registration | None:
-    return Registration.get_or_none(Registration.certificate_fingerprint == certificate_fingerprint)
+    return _one_by("certificate_fingerprint", certificate_fingerprint)
+
+
+def _one_by(column: str, value: str) -> Registration | None:
+    return next(iter(Registration.raw(_select_by(column), value)), None)
+
+
+@functools.cache
+def _select_by(column: str) -> str:
+    """The SQL of "the registration whose ``column`` is ?", compiled once.
+
+    peewee compiles a query anew on every call, which for this wide table
+    costs thirty times the lookup itself, and every poll looks one up.
+    """
+    sql, _ = Registration.select().where(getattr(Registration, column) == "").sql()
+    return sql
 
 
 def add_pending(**fields) -> Registration:
@@ -68,11 +85,14 @@ def add_pending(**fields) -> Registration:
         raise
 
 
-def record_poll(registration_id: int, at: float, address: str) -> None:
+def record_polls(polls: dict[int, tuple[float, str]]) -> None:
+    """Store when and from where registrations were last polled, all in one transaction:
+    ``{registration id: (time, address)}``."""
     with write_transaction():
-        Registration.update(
-            last_poll_at=at, last_poll_address=address, revision=next_revision()
-        ).where(Registration.id == registration_id).execute()
+        revision = next_revision()
+        for registration_id, (at, address) in polls.items():
+            Registration.update(last_poll_at=at, last_poll_address=address, revision=revision).where(
+                Registration.id == registration_id).execute()
 
 
 def record_failed_attempt(registration_id: int) -> None:

@@ -168,7 +168,7 @@ def test_housekeeping_expires_in_the_background(service, client, clock):
     service.open("tester")
     client.register({"username": "old", "password": "pw-12345"})
     clock.advance(25 * 3600)
-    chores = Housekeeping(service, interval=0.05)
+    chores = Housekeeping(service, expiry_interval=0.05)
     chores.start()
     try:
         deadline = threading.Event()

@@ -149,3 +149,33 @@ def test_every_step_is_in_the_audit_trail(service, client):
         ("delete", "alice", "admin-a"),
         ("lock", None, "admin-a"),
     ]
+
+
+def test_last_polls_reach_the_database_in_batches_and_on_stop(tmp_path, clock):
+    data = tmp_path / "data"
+    service = open_registry(data, clock)
+    server = start_server(service, data, "127.0.0.1", 0)
+    try:
+        client = Client(server.url, data / CA_CERT_FILE)
+        service.open("tester")
+        client.register(agent())
+        requested = service.details("alice").requested_at
+        clock.advance(30)
+        client.register(agent())
+    finally:
+        server.stop()  # its housekeeping writes the polls still in memory
+    try:
+        details = service.details("alice")
+        assert (details.requested_at, details.last_poll_at) == (requested, requested + 30)
+        assert details.last_poll_address == "127.0.0.1"
+    finally:
+        close_db()
+
+
+def test_a_poll_noted_for_a_deleted_registration_writes_nothing(service, client):
+    service.open("tester")
+    client.register(agent())
+    client.register(agent())
+    service.delete("alice", "tester")
+    service.flush_polls()
+    assert service.registrations() == []

@@ -76,7 +76,7 @@ def test_changes_since_gives_only_what_changed_and_shows_deletions(service):
     nothing = service.changes_since(start.revision)
     assert (nothing.changed, nothing.total, nothing.revision) == ((), 2, start.revision)
 
-    registrations.record_poll(registrations.find("bob").id, 5.0, "10.0.0.2")
+    registrations.record_polls({registrations.find("bob").id: (5.0, "10.0.0.2")})
     polled = service.changes_since(start.revision)
     assert [(row.username, row.last_poll_at) for row in polled.changed] == [("bob", 5.0)]
 
@@ -93,5 +93,5 @@ def test_a_deleted_row_never_hides_a_later_change(service):
     bob = pending("bob")
     seen = service.changes_since(0).revision
     registrations.remove(bob.id)
-    registrations.record_poll(registrations.find("alice").id, 9.0, "10.0.0.3")
+    registrations.record_polls({registrations.find("alice").id: (9.0, "10.0.0.3")})
     assert [row.username for row in service.changes_since(seen).changed] == ["alice"]
