@@ -20,14 +20,10 @@ from pathlib import Path
 
 from bottle import Bottle, HTTPResponse, request
 
-from server.bootstrap import open_registry
-from server.ca import CA_CERT_FILE
-from server.housekeeping import Housekeeping
-from server.http_app import create_app
+from server.bootstrap import build_server, open_registry
 from server.http_server import RegistryServer
 from server.limits import Limits
 from server.service import MAX_OPEN_SECONDS
-from server.tls import local_names, server_context
 
 TRIVIAL_PATH = "/bench/trivial"
 HOST = "127.0.0.1"
@@ -36,7 +32,7 @@ HOST = "127.0.0.1"
 BENCH_LIMITS = Limits(new_requests_per_address=10**9)
 
 
-def with_trivial_route(registry_app: Bottle):
+def with_trivial_route(registry_app):
     """A WSGI app that sends ``POST /bench/trivial`` to a one-route bottle app and
     everything else to ``registry_app``: both pass through the same dispatch."""
     trivial_app = Bottle()
@@ -58,12 +54,7 @@ def serve(data_dir: Path) -> RegistryServer:
     service = open_registry(data_dir, limits=BENCH_LIMITS)
     # New registrations (the arrivals) need the registry open for the whole run.
     service.open("benchmark", MAX_OPEN_SECONDS)
-    # Wired as server.bootstrap.start_server wires it, the trivial route aside.
-    dns_names, addresses = local_names(HOST)
-    cert_path, key_path = service.ca.ensure_server_certificate(data_dir, dns_names, addresses, service.clock())
-    context = server_context(cert_path, key_path, data_dir / CA_CERT_FILE)
-    server = RegistryServer(with_trivial_route(create_app(service)), HOST, 0, context,
-                            companions=(Housekeeping(service),))
+    server = build_server(service, data_dir, HOST, 0, wrap_app=with_trivial_route)
     server.start()
     return server
 

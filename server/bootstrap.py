@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from server.ca import CA_CERT_FILE, CertificateAuthority
@@ -49,6 +50,15 @@ def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Lim
 
 def start_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool = True) -> RegistryServer:
     """Serve the HTTP API in a worker thread; HTTPS with a CA-issued certificate unless ``tls`` is False."""
+    server = build_server(service, data_dir, host, port, tls)
+    server.start()
+    return server
+
+
+def build_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool = True,
+                 wrap_app: Callable = lambda app: app) -> RegistryServer:
+    """The server ``start_server`` starts; ``wrap_app`` may put WSGI middleware around
+    the app (the benchmarks put a baseline route beside it)."""
     context = None
     if tls:
         dns_names, addresses = local_names(host)
@@ -57,6 +67,4 @@ def start_server(service: RegistrationService, data_dir: Path, host: str, port: 
     else:
         log.warning("TLS IS OFF: passwords and certificates cross the network in clear text. "
                     "Use --no-tls for local experiments only.")
-    server = RegistryServer(create_app(service), host, port, context, companions=(Housekeeping(service),))
-    server.start()
-    return server
+    return RegistryServer(wrap_app(create_app(service)), host, port, context, companions=(Housekeeping(service),))

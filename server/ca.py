@@ -8,7 +8,6 @@ each extension is written out with the reason for it.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
 import os

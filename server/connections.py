@@ -18,6 +18,7 @@ TLS, slowloris) would hold every worker. Here:
 
 from __future__ import annotations
 
+import logging
 import selectors
 import socket
 import ssl
@@ -31,6 +32,8 @@ from cheroot import wsgi
 from cheroot.makefile import StreamReader
 from cheroot.server import HTTPConnection
 from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+log = logging.getLogger(__name__)
 
 HANDSHAKE_SECONDS = 5
 REQUEST_READ_SECONDS = 10
@@ -85,6 +88,16 @@ class GuardedServer(wsgi.Server):
                 self._reading[address] -= 1
                 if not self._reading[address]:
                     del self._reading[address]
+
+    def error_log(self, msg="", level=logging.INFO, traceback=False):
+        """cheroot's own reports, through logging instead of bare standard error.
+
+        It reports every client that hangs up mid-answer as a warning with a
+        traceback; a fleet of devices does that all day. Those go to DEBUG;
+        real errors stay errors, with their traceback.
+        """
+        log.log(logging.ERROR if level >= logging.ERROR else logging.DEBUG, "%s", msg,
+                exc_info=traceback and level >= logging.ERROR)
 
     def process_conn(self, conn):
         if getattr(conn, "fresh", False):

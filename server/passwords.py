@@ -12,16 +12,19 @@ it is ever written to disk, and a wrong password always pays the full scrypt.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 _N, _R, _P = 2**14, 8, 1
 _SALT_BYTES = 16
 _KEY_BYTES = 32
 _SCHEME = "scrypt"
+HASHING_THREADS = 2
 
 
 def hash_password(password: str) -> str:
@@ -46,10 +49,20 @@ def verify_password(password: str, encoded: str) -> bool:
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     # hashlib.scrypt releases the GIL, so hashing never stalls other threads.
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+    # Each hash needs 128·N·r bytes (16 MiB) and glibc keeps a thread's freed
+    # buffer in that thread's arena: hashed on whichever of the server's many
+    # worker threads took the request, a burst of registrations grows the
+    # process by 16 MiB per thread. A small pool of its own bounds that, and
+    # bounds the cores hashing may take from everyone else.
+    return _hashing_pool().submit(
+        hashlib.scrypt, password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
         maxmem=256 * n * r * p, dklen=_KEY_BYTES,
-    )
+    ).result()
+
+
+@functools.cache
+def _hashing_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="scrypt")
 
 
 def _b64(raw: bytes) -> str:

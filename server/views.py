@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from server.ca import IssuancePlan
 from server.csr import CsrReview
 from server.validation import Permission
+from storage.registrations import SummaryRow
 
 
 def iso(epoch_seconds: float | None) -> str | None:
@@ -48,14 +49,9 @@ class RegistrationSummary:
     revision: int
 
     @classmethod
-    def from_row(cls, row: dict) -> RegistrationSummary:
-        return cls(
-            id=row["id"], username=row["username"], status=row["status"], roles=tuple(row["roles"]),
-            permission_count=len(row["permissions"]), key_description=row["key_description"],
-            source_address=row["source_address"], requested_at=row["requested_at"],
-            last_poll_at=row["last_poll_at"], certificate_serial=row["certificate_serial"],
-            certificate_not_after=row["certificate_not_after"], revision=row["revision"],
-        )
+    def from_row(cls, row: SummaryRow) -> RegistrationSummary:
+        # The same fields in the same order: storage's row, made immutable.
+        return cls(row.id, row.username, row.status, tuple(row.roles), *row[4:])
 
     def to_json(self) -> dict:
         return {
