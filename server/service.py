@@ -205,7 +205,7 @@ class RegistrationService:
     def registrations(self, status: str | None = None) -> list[RegistrationSummary]:
         if status is not None and status not in registrations.STATUSES:
             raise Refused(f"unknown status {status!r}; use one of {', '.join(registrations.STATUSES)}")
-        return [RegistrationSummary.from_row(row) for row in registrations.summaries(status)]
+        return [RegistrationSummary._make(row) for row in registrations.summaries(status)]
 
     def changes_since(self, revision: int) -> Changes:
         """Rows changed after ``revision``, read in one snapshot with the new revision."""
@@ -213,7 +213,7 @@ class RegistrationService:
             current = registry_state.current_revision()
             rows = registrations.summaries(changed_after=revision)
             total = Registration.select().count()
-        return Changes(current, tuple(RegistrationSummary.from_row(row) for row in rows), total)
+        return Changes(current, tuple(RegistrationSummary._make(row) for row in rows), total)
 
     def registration_ids(self) -> set[int]:
         return registrations.all_ids()

@@ -31,27 +31,10 @@ class RegistryStatus:
         }
 
 
-@dataclass(frozen=True)
-class RegistrationSummary:
-    """One row of the registrations table."""
+class RegistrationSummary(SummaryRow):
+    """One row of the registrations table: storage's summary row, and how to show it."""
 
-    id: int
-    username: str
-    status: str
-    roles: tuple[str, ...]
-    permission_count: int
-    key_description: str | None
-    source_address: str
-    requested_at: float
-    last_poll_at: float
-    certificate_serial: str | None
-    certificate_not_after: float | None
-    revision: int
-
-    @classmethod
-    def from_row(cls, row: SummaryRow) -> RegistrationSummary:
-        # The same fields in the same order: storage's row, made immutable.
-        return cls(row.id, row.username, row.status, tuple(row.roles), *row[4:])
+    __slots__ = ()
 
     def to_json(self) -> dict:
         return {

@@ -29,7 +29,7 @@ class SummaryRow(NamedTuple):
     id: int
     username: str
     status: str
-    roles: list[str]
+    roles: tuple[str, ...]
     permission_count: int
     key_description: str | None
     source_address: str
@@ -161,7 +161,7 @@ def summaries(status: str | None = None, changed_after: int | None = None) -> li
         parameters.append(changed_after)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     cursor = db.execute_sql(f"{_SUMMARY_SQL}{where} ORDER BY requested_at, id", parameters)
-    return [SummaryRow(row[0], row[1], row[2], json.loads(row[3]), *row[4:]) for row in cursor]
+    return [SummaryRow(row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:]) for row in cursor]
 
 
 def all_ids() -> set[int]:

@@ -97,15 +97,6 @@ def test_a_deleted_row_never_hides_a_later_change(service):
     assert [row.username for row in service.changes_since(seen).changed] == ["alice"]
 
 
-def test_summary_rows_and_the_views_summary_name_the_same_fields_in_the_same_order():
-    from dataclasses import fields
-
-    from server.views import RegistrationSummary
-    from storage.registrations import SummaryRow
-
-    assert [field.name for field in fields(RegistrationSummary)] == list(SummaryRow._fields)
-
-
 def test_summaries_count_permissions_and_decode_roles(service):
     row = pending("alice")
     registrations.decide(row.id, status=GRANTED, decided_at=2.0, decided_by="a")

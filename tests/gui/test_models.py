@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from PySide6.QtCore import QPersistentModelIndex, Qt
 
@@ -124,6 +123,6 @@ def test_replace_keeps_row_identity():
     # the model treats it as the same row with new content, keeping counts right.
     model = RegistrationsModel()
     model.apply([summary(1, "granted")])
-    model.apply([replace(summary(1), username="newcomer")])
+    model.apply([summary(1)._replace(username="newcomer")])
     assert usernames(model) == ["newcomer"]
     assert (model.count("granted"), model.count("pending")) == (0, 1)
