@@ -22,7 +22,6 @@ REJECTED = "rejected"
 STATUSES = (PENDING, GRANTED, REJECTED)
 
 
-
 class SummaryRow(NamedTuple):
     """What a list view needs of a registration: no CSR or certificate text."""
 
@@ -77,8 +76,8 @@ def _one_by(column: str, value: str) -> Registration | None:
     row = db.execute_sql(_select_by(column), (value,)).fetchone()
     if row is None:
         return None
-    return Registration(**{field.name: field.python_value(value)
-                           for field, value in zip(Registration._meta.sorted_fields, row)})
+    return Registration(**{field.name: field.python_value(stored)
+                           for field, stored in zip(Registration._meta.sorted_fields, row)})
 
 
 @functools.cache
