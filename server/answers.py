@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.validation import InvalidRequest
+from server.validation import FieldError, InvalidRequest
 from storage.models import Registration
 
 LOCKED_RETRY_AFTER = 10
@@ -31,6 +31,11 @@ def error(status: int, message: str, errors: list | None = None, retry_after: in
 
 def invalid(problem: InvalidRequest) -> Answer:
     return error(400, str(problem), [{"field": e.field, "message": e.message} for e in problem.errors])
+
+
+def unreadable_body(reason: str) -> Answer:
+    """A body the HTTP layer could not read (a malformed chunked encoding)."""
+    return invalid(InvalidRequest([FieldError("body", f"cannot be read ({reason})")]))
 
 
 def locked() -> Answer:

@@ -12,7 +12,7 @@ from bottle import Bottle, HTTPResponse, request
 from server import answers
 from server.answers import Answer
 from server.service import RegistrationService
-from server.validation import MAX_BODY_BYTES, FieldError, InvalidRequest
+from server.validation import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,7 @@ def create_app(service: RegistrationService) -> Bottle:
         try:
             body = _read_body(MAX_BODY_BYTES)
         except ValueError as error:  # cheroot's complaint about a malformed chunked body
-            answer = answers.invalid(InvalidRequest([FieldError("body", f"cannot be read ({error})")]))
-            response = _respond(answer)
+            response = _respond(answers.unreadable_body(str(error)))
             response.set_header("Connection", "close")  # what follows on the stream is garbage
             return response
         return _respond(service.register(body, request.environ.get("CONTENT_TYPE"), _source()))
