@@ -8,6 +8,11 @@ the callable never does.
 One worker thread: SQLite has one writer anyway, and first-in-first-out means
 results arrive in the order the work was asked for (a status read queued before
 "open" can never overwrite the answer of "open").
+
+The worker is a plain ``ThreadPoolExecutor``, not a ``QThreadPool`` of
+``QRunnable`` subclasses: PySide6 keeps every started ``QRunnable``'s Python
+object alive, with the work and callbacks it holds, so a window that polls
+twice a second grew by thousands of objects an hour (tests/gui/test_soak.py).
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 
 log = logging.getLogger(__name__)
@@ -32,21 +38,6 @@ class _Relay(QObject):
     finished = Signal(int, bool, object)  # task id, succeeded, result or exception
 
 
-class _Task(QRunnable):
-    def __init__(self, task_id: int, work: Callable[[], Any], relay: _Relay, after: Callable[[], None]):
-        super().__init__()
-        self._task_id, self._work, self._relay, self._after = task_id, work, relay, after
-
-    def run(self) -> None:
-        try:
-            result, succeeded = self._work(), True
-        except Exception as error:  # handed to the GUI thread, which decides what to show
-            result, succeeded = error, False
-        finally:
-            self._after()
-        self._relay.finished.emit(self._task_id, succeeded, result)
-
-
 class BackgroundTasks(QObject):
     """Runs callables on one worker thread; delivers outcomes on the GUI thread."""
 
@@ -55,8 +46,7 @@ class BackgroundTasks(QObject):
         database connection, say), whether the task succeeded or not."""
         super().__init__(parent)
         self._after_each = after_each
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="window-task")
         self._relay = _Relay(self)
         self._relay.finished.connect(self._deliver)
         self._ids = itertools.count()
@@ -70,7 +60,7 @@ class BackgroundTasks(QObject):
             return
         task_id = next(self._ids)
         self._callbacks[task_id] = (on_success, on_failure)
-        self._pool.start(_Task(task_id, work, self._relay, self._after_each))
+        self._worker.submit(self._run_on_worker, task_id, work)
 
     def pending(self) -> int:
         """Tasks asked for whose outcome has not been delivered yet."""
@@ -79,9 +69,17 @@ class BackgroundTasks(QObject):
     def stop(self) -> None:
         """Drop queued work, wait for the running task, deliver nothing more."""
         self._stopped = True
-        self._pool.clear()
-        self._pool.waitForDone()
+        self._worker.shutdown(wait=True, cancel_futures=True)
         self._callbacks.clear()
+
+    def _run_on_worker(self, task_id: int, work: Callable[[], Any]) -> None:
+        try:
+            result, succeeded = work(), True
+        except Exception as error:  # handed to the GUI thread, which decides what to show
+            result, succeeded = error, False
+        finally:
+            self._after_each()
+        self._relay.finished.emit(task_id, succeeded, result)
 
     @Slot(int, bool, object)
     def _deliver(self, task_id: int, succeeded: bool, result: object) -> None:
