@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from server.bootstrap import DATA_DIR_VARIABLE, default_data_dir
+    from wiring import DATA_DIR_VARIABLE, default_data_dir
 
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="expire pending requests older than this (default 24)")
     subparsers = parser.add_subparsers(dest="command", metavar="{admin,enroll}")
 
-    from server.admin_cli import add_admin_parser
+    from cli.admin import add_admin_parser
     from client.enroll import add_enroll_parser
 
     add_admin_parser(subparsers, parents=[data])
@@ -56,13 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0)
     if not hasattr(args, "data_dir"):
-        from server.bootstrap import default_data_dir
+        from wiring import default_data_dir
 
         args.data_dir = default_data_dir()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "admin":
-        from server.admin_cli import run_admin
+        from cli.admin import run_admin
 
         return run_admin(args)
     if args.command == "enroll":  # reached only as `main.py --option enroll`
@@ -87,7 +87,7 @@ def run_enroll_only(argv: list[str]) -> int:
 
 def run_headless(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM, then stop cleanly."""
-    from server.bootstrap import open_registry, start_server
+    from wiring import open_registry, start_server
     from server.ca import CaError
 
     try:

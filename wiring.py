@@ -1,4 +1,8 @@
-"""Wiring a registry together: data folder -> database -> CA -> service -> HTTP server."""
+"""Wiring a registry together: data folder -> storage -> core -> HTTP server -> chores.
+
+``main.py`` calls these for the window and ``--headless``; the tests and the
+benchmarks call them too, so that what they run is what a user runs.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from server.ca import CA_CERT_FILE, CertificateAuthority
-from server.http_app import create_app
-from server.housekeeping import Housekeeping
-from server.http_server import RegistryServer
+from server.chores import ChoreRunner, registry_chores
 from server.limits import Limits
 from server.service import Clock, RegistrationService
 from server.tls import local_names, server_context
+from server.web.http_server import RegistryServer
+from server.web.json_api import create_app
 from storage import DATABASE_FILE, init_db
 
 log = logging.getLogger(__name__)
@@ -48,17 +52,49 @@ def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Lim
     return RegistrationService(CertificateAuthority.load_or_create(data_dir, clock()), clock, limits)
 
 
-def start_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool = True) -> RegistryServer:
-    """Serve the HTTP API in a worker thread; HTTPS with a CA-issued certificate unless ``tls`` is False."""
-    server = build_server(service, data_dir, host, port, tls)
-    server.start()
-    return server
+class RunningRegistry:
+    """The HTTP server and the chores of one registry, started and stopped together.
+
+    Stopping stops the server first, so that it drains, and the chores after
+    it, so that what the last requests noted (their poll times) is written.
+    """
+
+    def __init__(self, server: RegistryServer, chores: ChoreRunner):
+        self._server = server
+        self._chores = chores
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    def start(self) -> None:
+        self._server.start()
+        self._chores.start()
+
+    def stop(self) -> None:
+        try:
+            self._server.stop()
+        finally:
+            self._chores.stop()
 
 
-def build_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool = True,
-                 wrap_app: Callable = lambda app: app) -> RegistryServer:
-    """The server ``start_server`` starts; ``wrap_app`` may put WSGI middleware around
-    the app (the benchmarks put a baseline route beside it)."""
+def start_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool = True,
+                 wrap_app: Callable = lambda app: app) -> RunningRegistry:
+    """Serve the HTTP API in a worker thread, HTTPS with a CA-issued certificate unless
+    ``tls`` is False, with the registry's chores beside it. ``wrap_app`` may put WSGI
+    middleware around the app (the benchmarks put a baseline route beside it)."""
+    running = RunningRegistry(_build_server(service, data_dir, host, port, tls, wrap_app),
+                              ChoreRunner(registry_chores(service), release=service.release_connection))
+    running.start()
+    return running
+
+
+def _build_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool,
+                  wrap_app: Callable) -> RegistryServer:
     context = None
     if tls:
         dns_names, addresses = local_names(host)
@@ -67,4 +103,4 @@ def build_server(service: RegistrationService, data_dir: Path, host: str, port: 
     else:
         log.warning("TLS IS OFF: passwords and certificates cross the network in clear text. "
                     "Use --no-tls for local experiments only.")
-    return RegistryServer(wrap_app(create_app(service)), host, port, context, companions=(Housekeeping(service),))
+    return RegistryServer(wrap_app(create_app(service)), host, port, context)

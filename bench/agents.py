@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+
+from common.csr import build_csr
 
 REGISTER_PATH = "/api/client-registry/register"
 
@@ -33,9 +32,7 @@ def make_key(kind: str = "EC P-256"):
 
 
 def csr_pem(username: str, key) -> str:
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, username)])
-    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
-    return csr.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    return build_csr(key, username)
 
 
 def registration_body(username: str, key_kind: str = "EC P-256") -> str:

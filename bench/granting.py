@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from bench.agents import csr_pem, make_key
 from bench.registry_server import BENCH_LIMITS
 from bench.report import Figure, rounded
-from server.bootstrap import open_registry
+from wiring import open_registry
 from server.ca import CA_CERT_FILE, CA_KEY_FILE
 from storage import close_db
+from server.web.json_api import registration_answer
 
 MEASUREMENT = "3 granting"
 GRANTS = {"EC P-256": 40, "RSA 2048": 12}
@@ -59,7 +60,7 @@ def measure(workdir: Path) -> list[Figure]:
                 username = f"grant_{kind.split()[0].lower()}_{i:03d}"
                 pem = csr_pem(username, make_key(kind))
                 body = json.dumps({"username": username, "password": f"a password {i}", "csr": pem})
-                answer = service.register(body.encode(), "application/json", "127.0.0.1")
+                answer = registration_answer(service, body.encode(), "application/json", "127.0.0.1")
                 if answer.status != 202:
                     raise RuntimeError(f"registering {username} answered {answer.status}: {answer.body}")
                 bare_ms.append(_milliseconds(lambda: bare_sign(pem, ca_key, ca_certificate)))

@@ -20,10 +20,11 @@ from pathlib import Path
 from bench.agents import registration_body
 from bench.registry_server import BENCH_LIMITS
 from bench.stored_rows import store_registrations
-from server.bootstrap import open_registry
+from wiring import open_registry
 from server.passwords import VerifiedPasswords, verify_password
 from server.validation import parse_registration
 from storage import close_db, registrations
+from server.web.json_api import registration_answer
 
 AGENTS = 100  # each costs a real scrypt hash to register
 SIZES = (1_000, 100_000)
@@ -42,7 +43,7 @@ def flush_ms(service, bodies: list[bytes], rounds: int = 20) -> float:
     total = 0.0
     for _ in range(rounds):
         for body in bodies:
-            service.register(body, "application/json", "127.0.0.1")
+            registration_answer(service, body, "application/json", "127.0.0.1")
         started = time.perf_counter()
         service.flush_polls()
         total += time.perf_counter() - started
@@ -65,7 +66,7 @@ def measure_steps(service, bodies: list[bytes]) -> dict[str, float]:
             lambda i: cache.check(stored[i % n].username.lower(), stored[i % n].password_hash,
                                   requests[i % n].password)),
         "whole poll (RegistrationService.register)": per_call_ms(
-            lambda i: service.register(bodies[i % n], "application/json", "127.0.0.1")),
+            lambda i: registration_answer(service, bodies[i % n], "application/json", "127.0.0.1")),
         f"write the noted polls of {n} agents (flush_polls), per flush": flush_ms(service, bodies),
         "for scale: password not remembered (scrypt)": per_call_ms(
             lambda i: verify_password(requests[i % n].password, stored[i % n].password_hash), calls=5),
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             service.open("benchmark", 3600)
             bodies = [registration_body(f"agent{i:05d}").encode() for i in range(AGENTS)]
             for body in bodies:
-                service.register(body, "application/json", "127.0.0.1")
+                registration_answer(service, body, "application/json", "127.0.0.1")
             columns = {}
             for size in SIZES:
                 store_registrations(size - registrations_count(), prefix=f"upto{size}_")
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             print_table(columns)
             if arguments.cprofile:
                 profile = cProfile.Profile()
-                profile.runcall(per_call_ms, lambda i: service.register(bodies[i % AGENTS], "application/json",
+                profile.runcall(per_call_ms, lambda i: registration_answer(service, bodies[i % AGENTS], "application/json",
                                                                          "127.0.0.1"))
                 pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
         finally:

@@ -20,8 +20,7 @@ from pathlib import Path
 
 from bottle import Bottle, HTTPResponse, request
 
-from server.bootstrap import build_server, open_registry
-from server.http_server import RegistryServer
+from wiring import RunningRegistry, open_registry, start_server
 from server.limits import Limits
 from server.service import MAX_OPEN_SECONDS
 
@@ -50,13 +49,11 @@ def with_trivial_route(registry_app):
     return dispatch
 
 
-def serve(data_dir: Path) -> RegistryServer:
+def serve(data_dir: Path) -> RunningRegistry:
     service = open_registry(data_dir, limits=BENCH_LIMITS)
     # New registrations (the arrivals) need the registry open for the whole run.
     service.open("benchmark", MAX_OPEN_SECONDS)
-    server = build_server(service, data_dir, HOST, 0, wrap_app=with_trivial_route)
-    server.start()
-    return server
+    return start_server(service, data_dir, HOST, 0, wrap_app=with_trivial_route)
 
 
 def main(argv: list[str]) -> int:

@@ -20,7 +20,7 @@ from itertools import cycle
 from server.passwords import hash_password
 from storage import db, write_transaction
 from storage.models import Registration
-from storage.registrations import GRANTED, PENDING, REJECTED
+from server.statuses import GRANTED, PENDING, REJECTED
 from storage.registry_state import next_revision
 
 _CHUNK = 5000  # rows per transaction

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import QApplication, QTableView  # noqa: E402
 from bench.agents import REGISTER_PATH, Poster, registration_body  # noqa: E402
 from bench.registry_server import BENCH_LIMITS  # noqa: E402
 from bench.stored_rows import store_registrations  # noqa: E402
-from server.bootstrap import open_registry, start_server  # noqa: E402
+from wiring import open_registry, start_server  # noqa: E402
 from server.ca import CA_CERT_FILE  # noqa: E402
 from storage import close_db  # noqa: E402
 from storage.registrations import PENDING  # noqa: E402

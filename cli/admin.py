@@ -10,18 +10,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
-from peewee import OperationalError
-
+from cli import render
+from cli.render import when
+from common.visible import make_visible
 from server.actors import admin_actor
-from server.bootstrap import has_registry, open_registry
 from server.ca import CaError
-from server.service import DEFAULT_OPEN_SECONDS, RegistrationService, Refused, normalize_fingerprint
-from server.text import make_visible
-from server.views import RegistrationDetails
-from storage.registrations import STATUSES
+from server.service import (
+    DEFAULT_OPEN_SECONDS,
+    RegistrationService,
+    RegistryUnavailable,
+    Refused,
+    fingerprint_argument,
+)
+from server.statuses import STATUSES
+from wiring import has_registry, open_registry
 
 
 def add_admin_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None:
@@ -56,7 +60,7 @@ def add_admin_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None
 
 def _fingerprint(text: str) -> str:
     try:
-        return normalize_fingerprint(text)
+        return fingerprint_argument(text)
     except Refused as refusal:
         raise argparse.ArgumentTypeError(str(refusal)) from None
 
@@ -72,7 +76,7 @@ def run_admin(args: argparse.Namespace) -> int:
         return _refuse(str(refusal))
     except CaError as error:
         return _refuse(str(error))
-    except OperationalError as error:
+    except RegistryUnavailable as error:
         return _refuse(f"the database cannot be used right now ({error})")
 
 
@@ -85,12 +89,6 @@ def _actor() -> str:
     return admin_actor("cli")
 
 
-def _when(epoch_seconds: float | None) -> str:
-    if epoch_seconds is None:
-        return "-"
-    return datetime.fromtimestamp(epoch_seconds).astimezone().isoformat(sep=" ", timespec="seconds")
-
-
 def _status(service: RegistrationService, args) -> int:
     status = service.status()
     print(f"open, {status.seconds_left} seconds left" if status.is_open else "locked")
@@ -99,7 +97,7 @@ def _status(service: RegistrationService, args) -> int:
 
 def _open(service: RegistrationService, args) -> int:
     status = service.open(_actor(), args.duration)
-    print(f"open until {_when(status.open_until)} ({status.seconds_left} seconds)")
+    print(f"open until {when(status.open_until)} ({status.seconds_left} seconds)")
     return 0
 
 
@@ -112,12 +110,12 @@ def _lock(service: RegistrationService, args) -> int:
 def _list(service: RegistrationService, args) -> int:
     rows = service.registrations(args.status)
     if args.json:
-        print(json.dumps([row.to_json() for row in rows], indent=2))
+        print(json.dumps([render.summary_json(row) for row in rows], indent=2))
         return 0
     table = [("USERNAME", "STATUS", "KEY", "ROLES", "PERMS", "SOURCE", "REQUESTED", "LAST POLL")]
     table += [
         (row.username, row.status, row.key_description or "-", make_visible(",".join(row.roles)) or "-",
-         str(row.permission_count), row.source_address, _when(row.requested_at), _when(row.last_poll_at))
+         str(row.permission_count), row.source_address, when(row.requested_at), when(row.last_poll_at))
         for row in rows
     ]
     widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
@@ -129,56 +127,10 @@ def _list(service: RegistrationService, args) -> int:
 def _show(service: RegistrationService, args) -> int:
     details = service.details(args.username)
     if args.json:
-        print(json.dumps(details.to_json(), indent=2))
+        print(json.dumps(render.details_json(details), indent=2))
     else:
-        print("\n".join(describe(details)))
+        print("\n".join(render.describe(details)))
     return 0
-
-
-def describe(details: RegistrationDetails) -> list[str]:
-    """The registration as the review dialog shows it, as lines of text."""
-    lines = [
-        f"username:         {details.username}",
-        f"status:           {details.status}",
-        f"source address:   {details.source_address}",
-        f"requested at:     {_when(details.requested_at)}",
-        f"last poll:        {_when(details.last_poll_at)} from {details.last_poll_address}",
-        f"failed attempts:  {details.failed_attempts}",
-        f"context:          {make_visible(json.dumps(details.context, ensure_ascii=False)) if details.context is not None else '-'}",
-        f"requested roles:  {make_visible(', '.join(details.roles)) or '-'}",
-        "requested permissions:" + ("" if details.permissions else " -"),
-    ]
-    lines += [f"  {p.context}:{p.operation}:{make_visible(p.resource)}" for p in details.permissions]
-    csr = details.csr
-    if csr is None:
-        lines.append("CSR:              none (password only)")
-    else:
-        lines.append("CSR subject:")
-        lines += [f"  {name} = {make_visible(value)}" for name, value in csr.subject]
-        lines.append("CSR SANs:         " + (make_visible(", ".join(map(str, csr.sans))) or "-"))
-        if csr.other_sans:
-            lines.append("  never issued:   " + make_visible(", ".join(csr.other_sans)))
-        if csr.requested_extensions:
-            lines.append("CSR also asks for (never issued): " + make_visible(", ".join(csr.requested_extensions)))
-        lines.append(f"key:              {csr.key_algorithm} {csr.key_size}".rstrip())
-        lines.append(f"signature:        {csr.signature_algorithm}")
-        lines.append(f"key fingerprint:  {csr.key_fingerprint}")
-    if details.plan is not None:
-        plan = details.plan
-        lines.append(f"will issue:       CN={plan.common_name}, CA:FALSE, {', '.join(plan.key_usage)}, "
-                     f"{', '.join(plan.extended_key_usage)}, valid {_when(plan.not_before.timestamp())} "
-                     f"to {_when(plan.not_after.timestamp())}; SANs only with --sans")
-    if details.decided_at is not None:
-        lines.append(f"decided:          {details.status} by {details.decided_by} at {_when(details.decided_at)}")
-    if details.reject_reason:
-        lines.append(f"reason:           {make_visible(details.reject_reason)}")
-    if details.status == "granted":
-        lines.append(f"granted roles:    {make_visible(', '.join(details.granted_roles)) or '-'}")
-        lines.append(f"granted permissions: {len(details.granted_permissions)}")
-    if details.certificate_serial:
-        lines.append(f"certificate:      serial {details.certificate_serial}, "
-                     f"expires {_when(details.certificate_not_after)}")
-    return lines
 
 
 def _grant(service: RegistrationService, args) -> int:
@@ -189,7 +141,7 @@ def _grant(service: RegistrationService, args) -> int:
     details = service.grant(args.username, _actor(), sans=sans, expected_fingerprint=args.fingerprint)
     if details.certificate_serial:
         print(f"granted {details.username}: certificate serial {details.certificate_serial}, "
-              f"expires {_when(details.certificate_not_after)}")
+              f"expires {when(details.certificate_not_after)}")
     else:
         print(f"granted {details.username} (no CSR, password only)")
     return 0
@@ -215,11 +167,11 @@ def _ca(service: RegistrationService, args) -> int:
 def _log(service: RegistrationService, args) -> int:
     records = list(reversed(service.audit_log()))
     if args.json:
-        print(json.dumps([record.to_json() for record in records], indent=2))
+        print(json.dumps([render.audit_json(record) for record in records], indent=2))
         return 0
     for record in records:
         who = make_visible(record.username) if record.username else "-"
-        print(f"{_when(record.at)}  {record.action:<8} {who:<20} by {record.actor}  {make_visible(record.detail)}".rstrip())
+        print(f"{when(record.at)}  {record.action:<8} {who:<20} by {record.actor}  {make_visible(record.detail)}".rstrip())
     return 0
 
 

@@ -24,7 +24,8 @@ from client.grant import describe_grant, save_grant
 from client.identity import prepare_identity, read_key_file, read_password_file
 from client.polling import Patience, StateLine, poll_until_decided
 from client.transport import Registry, RegistryUrl
-from client.trust import fetch_pinned_ca, normalize_fingerprint, read_ca_file
+from client.trust import fetch_pinned_ca, read_ca_file
+from common.fingerprints import normalize_fingerprint
 
 PASSWORD_VARIABLE = "CLIENT_REGISTRY_PASSWORD"
 DEFAULT_TIMEOUT_SECONDS = 3600

@@ -8,11 +8,12 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from client.console import visible
 from client.errors import EnrollError, Untrusted
-from client.files import PUBLIC, write_atomically
+from common.files import PUBLIC, write_atomically
+from common.fingerprints import certificate_fingerprint
+from common.visible import make_visible
 from client.identity import Identity, public_der
-from client.trust import TrustedCa, fingerprint
+from client.trust import TrustedCa
 
 CA_FILE = "ca.crt"
 
@@ -23,7 +24,7 @@ def save_grant(granted: dict, identity: Identity, trusted: TrustedCa, out: Path)
     this key and chains to the CA trusted from the start."""
     certificate = _certificate(granted, "certificate")
     ca = _certificate(granted, "caCertificate")
-    if fingerprint(ca) != trusted.fingerprint:
+    if certificate_fingerprint(ca) != trusted.fingerprint:
         raise Untrusted("the registry granted the request with a CA other than the one trusted at the start")
     try:
         certificate.verify_directly_issued_by(ca)
@@ -41,7 +42,7 @@ def describe_grant(granted: dict) -> str:
     """"roles a, b; 2 permissions", printable whatever the registry sent."""
     roles = granted.get("roles") if isinstance(granted.get("roles"), list) else []
     permissions = granted.get("permissions") if isinstance(granted.get("permissions"), list) else []
-    names = ", ".join(visible(role) for role in roles if isinstance(role, str)) or "none"
+    names = ", ".join(make_visible(role) for role in roles if isinstance(role, str)) or "none"
     return f"roles {names}; {len(permissions)} permission{'' if len(permissions) == 1 else 's'}"
 
 

@@ -8,26 +8,23 @@ request and reused whenever the tool runs again for the same username.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from client.console import say
 from client.errors import EnrollError, UsageError
-from client.files import OWNER_ONLY, make_owner_only, write_atomically
+from common.csr import build_csr
+from common.files import OWNER_ONLY, make_owner_only, write_atomically
+from common.fingerprints import key_fingerprint
+from common.key_policy import CURVES, RSA_MAX_BITS, RSA_MIN_BITS
 
-# The key types the registry accepts (SPEC: Certificates). Checked here too so that a
-# wrong --key is refused at once, not after waiting for the registry to open.
-RSA_BITS = (2048, 8192)
-CURVES = {"secp256r1": ("P-256", hashes.SHA256), "secp384r1": ("P-384", hashes.SHA384),
-          "secp521r1": ("P-521", hashes.SHA512)}
 MAX_KEY_FILE_BYTES = 64 * 1024
 GENERATED_PASSWORD_BYTES = 24  # 32 URL-safe characters
 
@@ -47,18 +44,11 @@ class Identity:
         return key_fingerprint(self.key.public_key())
 
 
-def key_fingerprint(public_key) -> str:
-    """SHA-256 over the DER SubjectPublicKeyInfo, lowercase hex: the figure the
-    administrator sees in the review (SPEC: Certificates). The same comes from
-    ``openssl pkey -in NAME.key -pubout -outform DER | openssl dgst -sha256``."""
-    return hashlib.sha256(public_der(public_key)).hexdigest()
-
-
 def describe_key(key) -> str:
     """"RSA 2048", "EC P-256", "Ed25519"; UsageError for a key the registry would refuse."""
     if isinstance(key, rsa.RSAPrivateKey):
-        if not RSA_BITS[0] <= key.key_size <= RSA_BITS[1]:
-            raise UsageError(f"the RSA key has {key.key_size} bits; the registry accepts {RSA_BITS[0]} to {RSA_BITS[1]}")
+        if not RSA_MIN_BITS <= key.key_size <= RSA_MAX_BITS:
+            raise UsageError(f"the RSA key has {key.key_size} bits; the registry accepts {RSA_MIN_BITS} to {RSA_MAX_BITS}")
         return f"RSA {key.key_size}"
     if isinstance(key, ec.EllipticCurvePrivateKey):
         if key.curve.name not in CURVES:
@@ -133,11 +123,9 @@ def _stored_or_new_csr(path: Path, username: str, key: PrivateKey) -> str:
                 return stored.decode("ascii")
         except ValueError:
             pass  # unreadable: made anew below, like a CSR for another key
-    digest = None if isinstance(key, ed25519.Ed25519PrivateKey) else _digest_for(key)
-    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, digest)
-    pem = csr.public_bytes(serialization.Encoding.PEM)
-    write_atomically(path, pem, OWNER_ONLY)
-    return pem.decode("ascii")
+    pem = build_csr(key, username)
+    write_atomically(path, pem.encode("ascii"), OWNER_ONLY)
+    return pem
 
 
 def _stored_or_new_password(path: Path) -> str:
@@ -148,12 +136,6 @@ def _stored_or_new_password(path: Path) -> str:
     write_atomically(path, (password + "\n").encode("ascii"), OWNER_ONLY)
     say(f"password: generated, stored in {path}")
     return password
-
-
-def _digest_for(key) -> hashes.HashAlgorithm:
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return CURVES[key.curve.name][1]()
-    return hashes.SHA256()
 
 
 def public_der(public_key) -> bytes:

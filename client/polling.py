@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from client.console import say
 from client.errors import EnrollError, Rejected, TimedOut
-from client.transport import REGISTER_PATH, Registry, Reply, Unreachable
+from client.transport import Registry, Reply, Unreachable
+from common.api_paths import REGISTER_PATH
 
 # A registry that asks for 0 s would be hammered, one that asks for a day would
 # look dead; the overall --timeout bounds everything anyway.

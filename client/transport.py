@@ -14,11 +14,9 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from client.console import visible
 from client.errors import EnrollError, Untrusted, UsageError
+from common.visible import make_visible
 
-REGISTER_PATH = "/api/client-registry/register"
-CA_PATH = "/api/client-registry/ca"
 MAX_ANSWER_BYTES = 1024 * 1024  # a granted answer is a few KiB; anything huge is hostile
 MAX_MESSAGE_CHARS = 300
 
@@ -71,7 +69,7 @@ class Reply:
             text = None
         if not isinstance(text, str) or not text:
             return f"HTTP {self.status}"
-        return visible(text[:MAX_MESSAGE_CHARS])
+        return make_visible(text[:MAX_MESSAGE_CHARS])
 
 
 class Registry:
@@ -115,4 +113,4 @@ def _reason(error: Exception) -> str:
     if isinstance(error, TimeoutError):
         return "no answer in time"
     text = getattr(error, "strerror", None) or str(error) or type(error).__name__
-    return visible(text)
+    return make_visible(text)

@@ -9,33 +9,20 @@ CA, host name included.
 
 from __future__ import annotations
 
-import re
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from client.console import say, visible
+from client.console import say
 from client.errors import EnrollError, Untrusted, UsageError
 from client.polling import Patience, StateLine, first_answer
-from client.transport import CA_PATH, Registry, RegistryUrl
-
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-def normalize_fingerprint(text: str) -> str:
-    """Hex with or without colons or spaces, any case -> 64 lowercase hex digits; ValueError otherwise."""
-    fingerprint = re.sub(r"[\s:]", "", text).lower()
-    if not _HEX64.fullmatch(fingerprint):
-        raise ValueError("a CA fingerprint is 64 hex digits (SHA-256), with or without colons")
-    return fingerprint
-
-
-def fingerprint(certificate: x509.Certificate) -> str:
-    return certificate.fingerprint(hashes.SHA256()).hex()
+from client.transport import Registry, RegistryUrl
+from common.api_paths import CA_PATH
+from common.fingerprints import certificate_fingerprint
+from common.visible import make_visible
 
 
 @dataclass(frozen=True)
@@ -44,7 +31,7 @@ class TrustedCa:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.certificate)
+        return certificate_fingerprint(self.certificate)
 
     @property
     def pem(self) -> bytes:
@@ -78,7 +65,7 @@ def fetch_pinned_ca(url: RegistryUrl, expected: str | None, patience: Patience, 
                           "is --url the registry's address?")
     ca = TrustedCa(_one_certificate(reply.body, "the registry's CA answer"))
     if expected is None:
-        say(f"the registry's CA certificate is {visible(ca.certificate.subject.rfc4514_string())}, "
+        say(f"the registry's CA certificate is {make_visible(ca.certificate.subject.rfc4514_string())}, "
             f"SHA-256 fingerprint:\n  {ca.fingerprint}")
         say("check it on the registry host with: main.py admin ca  (or in the admin window), "
             "then run this command again with --ca-fingerprint " + ca.fingerprint)

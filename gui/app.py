@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui.main_window import MainWindow
 from gui.theme import apply_theme
-from server.bootstrap import open_registry, start_server
+from wiring import open_registry, start_server
 from server.ca import CaError
 
 log = logging.getLogger(__name__)

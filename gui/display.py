@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel
 
-from server.text import make_visible
+from common.visible import make_visible
 from server.validation import Permission
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from peewee import OperationalError
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon, QTableView, QTabWidget, QVBoxLayout, QWidget
@@ -27,7 +26,7 @@ from gui.review_dialog import GRANT, ReviewDecision, ReviewDialog
 from gui.state_panel import RegistryStatePanel
 from gui.tasks import BackgroundTasks
 from server.actors import admin_actor
-from server.service import DEFAULT_OPEN_SECONDS, RegistrationService, Refused
+from server.service import DEFAULT_OPEN_SECONDS, RegistrationService, RegistryUnavailable, Refused
 from server.views import RegistrationDetails, RegistrationSummary, RegistryStatus
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ def failure_text(error: Exception) -> str:
     """One line for the administrator, never a traceback."""
     if isinstance(error, Refused):
         return f"Refused: {error}"
-    if isinstance(error, OperationalError):
+    if isinstance(error, RegistryUnavailable):
         return f"The database cannot be used right now ({error})"
     if isinstance(error, OSError):
         return f"Cannot write the file: {error.strerror or error}"

@@ -13,7 +13,7 @@ from gui.registrations_model import (
     USERNAME, RegistrationsModel, StatusFilter,
 )
 from server.views import RegistrationSummary
-from storage.registrations import GRANTED, STATUSES
+from server.statuses import GRANTED, STATUSES
 
 FILTERS = (("All registrations", None),) + tuple((status.capitalize(), status) for status in STATUSES)
 COLUMN_WIDTHS = {USERNAME: 160, STATUS: 100, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 125,

@@ -18,7 +18,7 @@ from gui.registrations_model import RegistrationsModel
 from gui.tasks import BackgroundTasks
 from server.service import RegistrationService
 from server.views import AuditRecord, Changes, RegistryStatus
-from storage.registrations import PENDING
+from server.statuses import PENDING
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from gui.review_sections import PlanGroup, csr_group, decision_group, group, req
 from server.csr import SubjectAltName
 from server.validation import Permission
 from server.views import RegistrationDetails
-from storage.registrations import PENDING
+from server.statuses import PENDING
 
 GRANT, REJECT = "grant", "reject"
 

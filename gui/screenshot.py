@@ -103,7 +103,7 @@ def main(argv: list[str]) -> int:
     from gui.main_window import MainWindow
     from gui.review_dialog import ReviewDialog
     from gui.theme import apply_theme
-    from server.bootstrap import open_registry, start_server
+    from wiring import open_registry, start_server
     from server.ca import CA_CERT_FILE
 
     out = Path(argv[0] if argv else "assets")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -22,9 +21,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from common.fingerprints import certificate_fingerprint
+from common.files import OWNER_ONLY, PUBLIC, make_owner_only, write_atomically
 from server.csr import SubjectAltName
 
-__all__ = ["CaError", "CertificateAuthority", "IssuancePlan", "certificate_fingerprint"]
+__all__ = ["CaError", "CertificateAuthority", "IssuancePlan"]
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +57,6 @@ class IssuancePlan:
     key_usage: tuple[str, ...]
     extended_key_usage: tuple[str, ...]
     sans: tuple[SubjectAltName, ...]
-
-    def to_json(self) -> dict:
-        return {
-            "subject": f"CN={self.common_name}",
-            "notBefore": self.not_before.isoformat(),
-            "notAfter": self.not_after.isoformat(),
-            "basicConstraints": "CA:FALSE",
-            "keyUsage": list(self.key_usage),
-            "extendedKeyUsage": list(self.extended_key_usage),
-            "sans": [str(san) for san in self.sans],
-        }
-
-
-def certificate_fingerprint(certificate: x509.Certificate) -> str:
-    """SHA-256 over the certificate's DER, as lowercase hex."""
-    return certificate.fingerprint(hashes.SHA256()).hex()
 
 
 class CertificateAuthority:
@@ -229,27 +214,14 @@ def _private_pem(key) -> bytes:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write a key readable by the owner only, never visible half-written."""
-    _write_atomically(path, data, 0o600)
+    write_atomically(path, data, OWNER_ONLY)
 
 
 def _write_public(path: Path, data: bytes) -> None:
-    _write_atomically(path, data, 0o644)
-
-
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)  # O_CREAT's mode does not apply to a leftover file
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
+    write_atomically(path, data, PUBLIC)
 
 
 def _insist_owner_only(path: Path) -> None:
     mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
+    if make_owner_only(path):
         log.warning("%s was readable by others (mode %o); made it owner-only", path, mode)
-        path.chmod(0o600)

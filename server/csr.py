@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
-RSA_MIN_BITS, RSA_MAX_BITS = 2048, 8192
-ACCEPTED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+from common.fingerprints import key_fingerprint
+from common.key_policy import CURVES, RSA_MAX_BITS, RSA_MIN_BITS
+
 ACCEPTED_HASHES = (hashes.SHA256, hashes.SHA384, hashes.SHA512, hashes.SHA3_256, hashes.SHA3_384, hashes.SHA3_512)
 MAX_PEM_CHARS = 16 * 1024
 
@@ -71,18 +71,6 @@ class CsrReview:
     def key_description(self) -> str:
         return f"{self.key_algorithm} {self.key_size}".strip()
 
-    def to_json(self) -> dict:
-        return {
-            "subject": [{"attribute": name, "value": value} for name, value in self.subject],
-            "sans": [str(san) for san in self.sans],
-            "otherSans": list(self.other_sans),
-            "requestedExtensions": list(self.requested_extensions),
-            "keyAlgorithm": self.key_algorithm,
-            "keySize": self.key_size,
-            "signatureAlgorithm": self.signature_algorithm,
-            "keyFingerprint": self.key_fingerprint,
-        }
-
 
 @dataclass(frozen=True)
 class CheckedCsr:
@@ -108,16 +96,6 @@ def load_checked_csr(pem: str) -> CheckedCsr:
     csr = x509.load_pem_x509_csr(pem.encode("ascii"))
     key_algorithm, key_size = _accepted_key(csr)
     return CheckedCsr(csr, _review(csr, key_algorithm, key_size, _accepted_signature_algorithm(csr)))
-
-
-def key_fingerprint(public_key) -> str:
-    """SHA-256 over the DER SubjectPublicKeyInfo, as lowercase hex.
-
-    The same figure comes from stock OpenSSL:
-    ``openssl req -in x.csr -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256``
-    """
-    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()
 
 
 def _load_single_pem(pem: str) -> x509.CertificateSigningRequest:
@@ -152,7 +130,7 @@ def _accepted_key(csr: x509.CertificateSigningRequest) -> tuple[str, str]:
             raise CsrError(f"the CSR's RSA key has {key.key_size} bits; accepted are {RSA_MIN_BITS} to {RSA_MAX_BITS}")
         return "RSA", str(key.key_size)
     if isinstance(key, ec.EllipticCurvePublicKey):
-        curve = ACCEPTED_CURVES.get(key.curve.name)
+        curve = CURVES.get(key.curve.name, (None,))[0]
         if curve is None:
             raise CsrError(f"the CSR's EC key is on curve {key.curve.name}; accepted are P-256, P-384 and P-521")
         return "EC", curve

@@ -5,7 +5,7 @@ timestamp. Writing it per poll would make every poll a write transaction,
 and SQLite lets one writer in at a time: under load the polls would queue on
 the write lock (its busy handler sleeps in steps of milliseconds) and the slow
 ones would wait for seconds. So polls are noted in memory and written by the
-housekeeping thread about once a second, in one transaction. A crash loses at
+poll-flush chore (server.chores) about once a second, in one transaction. A crash loses at
 most that second of "last poll" times, which are for display only.
 """
 

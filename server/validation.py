@@ -102,18 +102,12 @@ def parse_registration(body: bytes) -> RegistrationRequest:
     errors += [FieldError(key, "is not a known field") for key in document if key not in FIELDS]
 
     username = _required_string(document, "username", errors)
-    if username is not None:
-        if not 3 <= len(username) <= 64:
-            errors.append(FieldError("username", "must be 3 to 64 characters long"))
-        elif not USERNAME_PATTERN.fullmatch(username):
-            errors.append(FieldError(
-                "username",
-                "may contain only ASCII letters, digits, '_' and '.', and must start with a letter or digit",
-            ))
+    if username is not None and (problem := username_problem(username)):
+        errors.append(FieldError("username", problem))
 
     password = _required_string(document, "password", errors)
-    if password is not None and not 5 <= len(password) <= 1024:
-        errors.append(FieldError("password", "must be 5 to 1024 characters long"))
+    if password is not None and (problem := password_problem(password)):
+        errors.append(FieldError("password", problem))
 
     context = _context(document.get("context"), errors)
     roles = _roles(document.get("roles", []), errors)
@@ -126,6 +120,21 @@ def parse_registration(body: bytes) -> RegistrationRequest:
     if errors:
         raise InvalidRequest(errors)
     return RegistrationRequest(username, password, context, roles, permissions, csr_pem)
+
+
+def username_problem(username: str) -> str | None:
+    """What is wrong with ``username``, whatever wire format it came in; None if nothing."""
+    if not 3 <= len(username) <= 64:
+        return "must be 3 to 64 characters long"
+    if not USERNAME_PATTERN.fullmatch(username):
+        return "may contain only ASCII letters, digits, '_' and '.', and must start with a letter or digit"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    if not 5 <= len(password) <= 1024:
+        return "must be 5 to 1024 characters long"
+    return None
 
 
 def parse_json_object(body: bytes) -> dict:

@@ -1,20 +1,17 @@
-"""Plain read-only values the service hands to the window, the CLI and tests."""
+"""Plain read-only values the core hands to the window, the CLI and tests.
+
+How each front end shows them (a table cell, a line of text, ``--json``) is
+the front end's business.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from typing import NamedTuple
 
 from server.ca import IssuancePlan
 from server.csr import CsrReview
 from server.validation import Permission
-from storage.registrations import SummaryRow
-
-
-def iso(epoch_seconds: float | None) -> str | None:
-    if epoch_seconds is None:
-        return None
-    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -23,27 +20,24 @@ class RegistryStatus:
     open_until: float | None
     seconds_left: int
 
-    def to_json(self) -> dict:
-        return {
-            "state": "open" if self.is_open else "locked",
-            "openUntil": iso(self.open_until) if self.is_open else None,
-            "secondsLeft": self.seconds_left,
-        }
 
+class RegistrationSummary(NamedTuple):
+    """One row of the registrations table: no CSR or certificate text.
 
-class RegistrationSummary(SummaryRow):
-    """One row of the registrations table: storage's summary row, and how to show it."""
+    A tuple, because the window reads 10,000 of these at start."""
 
-    __slots__ = ()
-
-    def to_json(self) -> dict:
-        return {
-            "username": self.username, "status": self.status, "roles": list(self.roles),
-            "permissionCount": self.permission_count, "key": self.key_description,
-            "sourceAddress": self.source_address, "requestedAt": iso(self.requested_at),
-            "lastPollAt": iso(self.last_poll_at), "certificateSerial": self.certificate_serial,
-            "certificateNotAfter": iso(self.certificate_not_after),
-        }
+    id: int
+    username: str
+    status: str
+    roles: tuple[str, ...]
+    permission_count: int
+    key_description: str | None
+    source_address: str
+    requested_at: float
+    last_poll_at: float
+    certificate_serial: str | None
+    certificate_not_after: float | None
+    revision: int
 
 
 @dataclass(frozen=True)
@@ -71,30 +65,6 @@ class RegistrationDetails:
     certificate_not_after: float | None = None
     certificate_pem: str | None = field(default=None, repr=False)
 
-    def to_json(self) -> dict:
-        return {
-            "username": self.username,
-            "status": self.status,
-            "sourceAddress": self.source_address,
-            "requestedAt": iso(self.requested_at),
-            "lastPollAt": iso(self.last_poll_at),
-            "lastPollAddress": self.last_poll_address,
-            "failedAttempts": self.failed_attempts,
-            "context": self.context,
-            "roles": list(self.roles),
-            "permissions": [p.to_json() for p in self.permissions],
-            "csr": self.csr.to_json() if self.csr else None,
-            "willIssue": self.plan.to_json() if self.plan else None,
-            "decidedAt": iso(self.decided_at),
-            "decidedBy": self.decided_by,
-            "rejectReason": self.reject_reason,
-            "grantedRoles": list(self.granted_roles),
-            "grantedPermissions": [p.to_json() for p in self.granted_permissions],
-            "certificateSerial": self.certificate_serial,
-            "certificateNotAfter": iso(self.certificate_not_after),
-            "certificate": self.certificate_pem,
-        }
-
 
 @dataclass(frozen=True)
 class AuditRecord:
@@ -104,10 +74,6 @@ class AuditRecord:
     action: str
     username: str | None
     detail: str
-
-    def to_json(self) -> dict:
-        return {"at": iso(self.at), "actor": self.actor, "action": self.action,
-                "username": self.username, "detail": self.detail}
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from storage.errors import translated
 from storage.models import AuditEntry
 
 
+@translated
 def record(at: float, actor: str, action: str, username: str | None = None, detail: str = "") -> None:
     AuditEntry.create(at=at, actor=actor, action=action, username=username, detail=detail)
 
 
-def entries(limit: int | None = None, after_id: int = 0) -> list[AuditEntry]:
-    """Entries newest first; ``after_id`` limits them to those added since."""
-    query = AuditEntry.select().where(AuditEntry.id > after_id).order_by(AuditEntry.id.desc())
+@translated
+def entries(limit: int | None = None, after_id: int = 0) -> list[tuple]:
+    """Entries newest first, as (id, at, actor, action, username, detail);
+    ``after_id`` limits them to those added since."""
+    query = (AuditEntry.select(AuditEntry.id, AuditEntry.at, AuditEntry.actor, AuditEntry.action,
+                               AuditEntry.username, AuditEntry.detail)
+             .where(AuditEntry.id > after_id).order_by(AuditEntry.id.desc()))
     if limit is not None:
         query = query.limit(limit)
-    return list(query)
+    return list(query.tuples())

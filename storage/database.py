@@ -8,7 +8,11 @@ the same file from different processes.
 
 from __future__ import annotations
 
-from peewee import SqliteDatabase
+import contextlib
+
+from peewee import DatabaseError, SqliteDatabase
+
+from storage.errors import StorageError, translate
 
 # synchronous=NORMAL is safe in WAL mode: a killed process loses nothing that
 # was committed, and a power loss can lose only the last commits, never
@@ -29,12 +33,30 @@ def close_db() -> None:
         db.close()
 
 
+@contextlib.contextmanager
 def write_transaction():
-    """A transaction that takes the write lock up front.
+    """A transaction that takes the write lock up front; storage errors, not peewee's.
 
     A deferred transaction that reads and then writes fails at once with
     SQLITE_BUSY when another connection wrote in between; IMMEDIATE waits for
-    the lock (up to the busy timeout) instead.
+    the lock (up to the busy timeout) instead. Holding the write lock also
+    makes a check-then-insert inside it safe from races.
     https://www.sqlite.org/lang_transaction.html#deferred_immediate_and_exclusive_transactions
     """
-    return db.atomic("IMMEDIATE")
+    try:
+        with db.atomic("IMMEDIATE"):
+            yield
+    except StorageError:
+        raise
+    except DatabaseError as error:
+        raise translate(error) from error
+
+
+@contextlib.contextmanager
+def read_snapshot():
+    """Several reads that see one state of the database."""
+    try:
+        with db.atomic():
+            yield
+    except DatabaseError as error:
+        raise translate(error) from error

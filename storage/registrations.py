@@ -1,83 +1,60 @@
 """Queries on registrations, with the database's own errors translated.
 
 Every write bumps the registry's revision and stamps it on the row, so a
-reader (the window) can fetch only what changed since it last looked.
+reader (the window) can fetch only what changed since it last looked. Status
+words are the core's: storage stores whatever it is told and filters by what
+it is given.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from typing import NamedTuple
-
-from peewee import IntegrityError
 
 from storage.database import db, write_transaction
+from storage.errors import PublicKeyTaken, UsernameTaken, translated
 from storage.models import Registration
+from storage.records import RegistrationRecord
 from storage.registry_state import next_revision
 
-PENDING = "pending"
-GRANTED = "granted"
-REJECTED = "rejected"
-STATUSES = (PENDING, GRANTED, REJECTED)
-
-
-class SummaryRow(NamedTuple):
-    """What a list view needs of a registration: no CSR or certificate text."""
-
-    id: int
-    username: str
-    status: str
-    roles: tuple[str, ...]
-    permission_count: int
-    key_description: str | None
-    source_address: str
-    requested_at: float
-    last_poll_at: float
-    certificate_serial: str | None
-    certificate_not_after: float | None
-    revision: int
-
-
 # Plain SQL: the window reads 10,000 of these at start, and counting the
-# permissions in SQLite spares decoding each row's permission list.
+# permissions in SQLite spares decoding each row's permission list. Columns in
+# the order of server.views.RegistrationSummary.
 _SUMMARY_SQL = (
     "SELECT id, username, status, roles, json_array_length(permissions), key_description, source_address, "
     "requested_at, last_poll_at, certificate_serial, certificate_not_after, revision FROM registration"
 )
 
 
-class UsernameTaken(Exception):
-    """Another registration already holds this username (in any case)."""
-
-
-class PublicKeyTaken(Exception):
-    """Another registration already holds this CSR's public key."""
-
-
-def find(username: str) -> Registration | None:
+@translated
+def find(username: str) -> RegistrationRecord | None:
     """The registration for ``username``, compared without regard to case."""
     return _one_by("username", username)
 
 
-def find_by_key(key_fingerprint: str) -> Registration | None:
+@translated
+def find_by_key(key_fingerprint: str) -> RegistrationRecord | None:
     return _one_by("key_fingerprint", key_fingerprint)
 
 
-def find_by_certificate(certificate_fingerprint: str) -> Registration | None:
+@translated
+def find_by_certificate(certificate_fingerprint: str) -> RegistrationRecord | None:
     return _one_by("certificate_fingerprint", certificate_fingerprint)
 
 
 # peewee compiles a query anew on every call, which for this wide table costs
 # many times the lookup itself. Every poll looks a registration up, and the
-# housekeeping writes every poll's time: those statements are compiled once.
+# poll-flush chore writes every poll's time: those statements are compiled once.
 
-def _one_by(column: str, value: str) -> Registration | None:
+def _one_by(column: str, value: str) -> RegistrationRecord | None:
     row = db.execute_sql(_select_by(column), (value,)).fetchone()
-    if row is None:
-        return None
-    return Registration(**{field.name: field.python_value(stored)
-                           for field, stored in zip(Registration._meta.sorted_fields, row)})
+    return None if row is None else _record(row)
+
+
+def _record(row: tuple) -> RegistrationRecord:
+    """A raw row of ``SELECT *`` (columns in model order) as a record."""
+    return RegistrationRecord(**{field.name: field.python_value(stored)
+                                 for field, stored in zip(Registration._meta.sorted_fields, row)})
 
 
 @functools.cache
@@ -94,19 +71,24 @@ def _update_last_poll() -> str:
     return sql
 
 
-def add_pending(**fields) -> Registration:
-    """Insert a new pending registration; raise UsernameTaken or PublicKeyTaken."""
-    try:
-        with write_transaction():
-            return Registration.create(status=PENDING, revision=next_revision(), **fields)
-    except IntegrityError as error:
-        if "key_fingerprint" in str(error):
-            raise PublicKeyTaken(fields.get("key_fingerprint")) from error
-        if "username" in str(error):
-            raise UsernameTaken(fields.get("username")) from error
-        raise
+@translated
+def add(**fields) -> RegistrationRecord:
+    """Insert a new registration; raise UsernameTaken or PublicKeyTaken.
+
+    Checked inside the write transaction, which holds the database's write
+    lock, so no concurrent insert can slip between the check and the insert;
+    the unique indexes stay as the last line of defence.
+    """
+    with write_transaction():
+        if _one_by("username", fields["username"]) is not None:
+            raise UsernameTaken(fields["username"])
+        if fields.get("key_fingerprint") and _one_by("key_fingerprint", fields["key_fingerprint"]) is not None:
+            raise PublicKeyTaken(fields["key_fingerprint"])
+        registration_id = Registration.insert(revision=next_revision(), **fields).execute()
+        return _one_by("id", registration_id)
 
 
+@translated
 def record_polls(polls: dict[int, tuple[float, str]]) -> None:
     """Store when and from where registrations were last polled, all in one transaction:
     ``{registration id: (time, address)}``."""
@@ -117,6 +99,7 @@ def record_polls(polls: dict[int, tuple[float, str]]) -> None:
             [(at, address, revision, registration_id) for registration_id, (at, address) in polls.items()])
 
 
+@translated
 def record_failed_attempt(registration_id: int) -> None:
     with write_transaction():
         Registration.update(
@@ -124,21 +107,23 @@ def record_failed_attempt(registration_id: int) -> None:
         ).where(Registration.id == registration_id).execute()
 
 
-def decide(registration_id: int, **fields) -> bool:
-    """Move a pending registration to its decided state in one statement.
+@translated
+def decide(registration_id: int, while_status: str, **fields) -> bool:
+    """Update a registration in one statement, only while it still has ``while_status``.
 
-    Returns False when it was no longer pending (someone else decided first,
-    or it was deleted), so that two admins cannot both decide.
+    Returns False when it no longer has (someone else decided first, or it was
+    deleted), so that two admins cannot both decide.
     """
     with write_transaction():
         changed = (
             Registration.update(revision=next_revision(), **fields)
-            .where((Registration.id == registration_id) & (Registration.status == PENDING))
+            .where((Registration.id == registration_id) & (Registration.status == while_status))
             .execute()
         )
     return changed == 1
 
 
+@translated
 def remove(registration_id: int, only_if_status: str | None = None) -> bool:
     """Delete a registration (only while it has ``only_if_status``, when given)."""
     condition = Registration.id == registration_id
@@ -149,8 +134,9 @@ def remove(registration_id: int, only_if_status: str | None = None) -> bool:
         return Registration.delete().where(condition).execute() == 1
 
 
-def summaries(status: str | None = None, changed_after: int | None = None) -> list[SummaryRow]:
-    """Rows for list views, oldest request first."""
+@translated
+def summaries(status: str | None = None, changed_after: int | None = None) -> list[tuple]:
+    """Rows for list views (columns as in ``_SUMMARY_SQL``, roles as a tuple), oldest request first."""
     conditions, parameters = [], []
     if status is not None:
         conditions.append("status = ?")
@@ -160,16 +146,22 @@ def summaries(status: str | None = None, changed_after: int | None = None) -> li
         parameters.append(changed_after)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     cursor = db.execute_sql(f"{_SUMMARY_SQL}{where} ORDER BY requested_at, id", parameters)
-    return [SummaryRow(row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:]) for row in cursor]
+    return [(row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:]) for row in cursor]
 
 
+@translated
+def count() -> int:
+    return Registration.select().count()
+
+
+@translated
 def all_ids() -> set[int]:
     return {row[0] for row in Registration.select(Registration.id).tuples()}
 
 
-def pending_requested_before(moment: float) -> list[Registration]:
-    return list(
-        Registration.select().where(
-            (Registration.status == PENDING) & (Registration.requested_at < moment)
-        )
-    )
+@translated
+def requested_before(status: str, moment: float) -> list[RegistrationRecord]:
+    """Registrations with ``status`` requested before ``moment``."""
+    sql, parameters = Registration.select().where(
+        (Registration.status == status) & (Registration.requested_at < moment)).sql()
+    return [_record(row) for row in db.execute_sql(sql, parameters)]

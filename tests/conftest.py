@@ -11,7 +11,7 @@ import pytest
 # without a display would abort in Qt instead of running.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from server.bootstrap import open_registry, start_server
+from wiring import open_registry, start_server
 from server.ca import CA_CERT_FILE
 from storage import close_db
 from tests.helpers import Client, FakeClock

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
-from cryptography.x509.oid import NameOID
+
+from common.csr import build_csr
 
 REGISTER = "/api/client-registry/register"
 
@@ -65,14 +66,8 @@ def make_csr(
 ) -> tuple[str, object]:
     """(PEM text, private key) of a CSR; ``common_name=None`` leaves the CN out."""
     key = key if key is not None else make_key("ec")
-    attributes = [] if common_name is None else [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
-    builder = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(attributes + list(extra_subject)))
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
-    for extension, critical in extensions:
-        builder = builder.add_extension(extension, critical=critical)
-    csr = builder.sign(key, None if isinstance(key, ed25519.Ed25519PrivateKey) else digest)
-    return csr.public_bytes(serialization.Encoding.PEM).decode("ascii"), key
+    return build_csr(key, common_name, extra_subject=extra_subject, sans=sans, extensions=extensions,
+                     digest=digest), key
 
 
 def key_pem(key) -> bytes:

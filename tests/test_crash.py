@@ -11,7 +11,7 @@ import time
 
 from cryptography import x509
 
-from server.ca import certificate_fingerprint
+from common.fingerprints import certificate_fingerprint
 from tests.helpers import Client, make_csr
 from tests.processes import ROOT, Registry
 

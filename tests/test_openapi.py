@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 
 import server
 from server.ca import CA_CERT_FILE
-from server.http_app import create_app
+from server.web.json_api import create_app
 from server.validation import MAX_BODY_BYTES, InvalidRequest, parse_registration
 from tests.helpers import key_pem, make_csr
 

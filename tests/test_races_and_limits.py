@@ -9,13 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from cryptography import x509
 
-from server.bootstrap import open_registry, start_server
 from server.ca import CA_CERT_FILE
-from server.housekeeping import Housekeeping
+from server.chores import ChoreRunner, registry_chores
 from server.limits import Limits
+from server.web.json_api import registration_answer
 from storage import close_db
 from storage.models import AuditEntry, Registration
 from tests.helpers import Client, make_csr
+from wiring import open_registry, start_server
 
 FLEET = Limits(new_requests_per_address=10_000)  # every test agent comes from 127.0.0.1
 
@@ -92,29 +93,29 @@ def test_guessing_a_pending_agents_password_is_throttled_and_the_agent_keeps_wor
     """Over the service directly, so that guesser and agent can come from different addresses."""
     service.open("tester")
     body = lambda password: json.dumps({"username": "press7", "password": password}).encode()  # noqa: E731
-    assert service.register(body("the-real-one"), "application/json", "10.0.0.7").status == 202
+    assert registration_answer(service, body("the-real-one"), "application/json", "10.0.0.7").status == 202
 
-    guesses = [service.register(body(f"guess-{n}"), "application/json", "10.6.6.6").status for n in range(40)]
+    guesses = [registration_answer(service, body(f"guess-{n}"), "application/json", "10.6.6.6").status for n in range(40)]
     assert guesses[:10] == [409] * 10
     assert set(guesses[10:]) == {429}
     assert Registration.get().failed_attempts == 10  # throttled guesses are not even checked
 
     # The real agent, from its own address, is not locked out by someone else's guessing.
-    assert service.register(body("the-real-one"), "application/json", "10.0.0.7").status == 202
+    assert registration_answer(service, body("the-real-one"), "application/json", "10.0.0.7").status == 202
     # Even the right password from the guesser's address waits for the window to pass...
-    throttled = service.register(body("the-real-one"), "application/json", "10.6.6.6")
+    throttled = registration_answer(service, body("the-real-one"), "application/json", "10.6.6.6")
     assert throttled.status == 429 and throttled.retry_after > 0
     clock.advance(throttled.retry_after)
-    assert service.register(body("the-real-one"), "application/json", "10.6.6.6").status == 202
+    assert registration_answer(service, body("the-real-one"), "application/json", "10.6.6.6").status == 202
 
 
 def test_guessing_across_many_usernames_from_one_address_is_throttled(service):
     service.open("tester")
     for number in range(3):
-        service.register(json.dumps({"username": f"dev{number}", "password": "right-pw"}).encode(),
-                         "application/json", "10.0.0.1")
-    statuses = [service.register(json.dumps({"username": f"dev{n % 3}", "password": f"guess{n}"}).encode(),
-                                 "application/json", "10.6.6.6").status for n in range(40)]
+        registration_answer(service, json.dumps({"username": f"dev{number}", "password": "right-pw"}).encode(),
+                            "application/json", "10.0.0.1")
+    statuses = [registration_answer(service, json.dumps({"username": f"dev{n % 3}", "password": f"guess{n}"}).encode(),
+                                    "application/json", "10.6.6.6").status for n in range(40)]
     assert statuses[:30] == [409] * 30
     assert set(statuses[30:]) == {429}
 
@@ -123,8 +124,8 @@ def test_new_registrations_are_limited_per_address(service, clock):
     service.open("tester")
 
     def new(number: int, address: str):
-        return service.register(json.dumps({"username": f"dev{number:03d}", "password": "pw-12345"}).encode(),
-                                "application/json", address)
+        body = json.dumps({"username": f"dev{number:03d}", "password": "pw-12345"}).encode()
+        return registration_answer(service, body, "application/json", address)
 
     assert {new(n, "10.0.0.1").status for n in range(30)} == {202}
     flooded = new(30, "10.0.0.1")
@@ -168,7 +169,7 @@ def test_housekeeping_expires_in_the_background(service, client, clock):
     service.open("tester")
     client.register({"username": "old", "password": "pw-12345"})
     clock.advance(25 * 3600)
-    chores = Housekeeping(service, expiry_interval=0.05)
+    chores = ChoreRunner(registry_chores(service, expiry_interval=0.05), release=service.release_connection)
     chores.start()
     try:
         deadline = threading.Event()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography import x509
 
-from server.bootstrap import open_registry, start_server
+from wiring import open_registry, start_server
 from server.ca import CA_CERT_FILE
 from storage import close_db
 from tests.helpers import Client, make_csr

@@ -161,7 +161,7 @@ def test_body_over_64_kib_is_413(opened, client):
 def test_chunked_body_over_64_kib_is_413(opened, server):
     before = stored_state()
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    if server.scheme == "https":
+    if server.url.startswith("https:"):
         import ssl
 
         connection = http.client.HTTPSConnection("127.0.0.1", server.port, timeout=30,

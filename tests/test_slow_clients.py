@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from server.connections import BUSY_PER_ADDRESS
-from server.http_server import WORKER_THREADS
+from server.web.connections import BUSY_PER_ADDRESS
+from server.web.http_server import WORKER_THREADS
 from tests.helpers import Client
 
 HONEST_TIMEOUT = 5  # seconds: far below what a starved client would wait

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from peewee import IntegrityError
 
-from storage import audit, db, registrations, write_transaction
+from server.statuses import GRANTED, PENDING
+from storage import PublicKeyTaken, UsernameTaken, audit, db, registrations, write_transaction
+from storage.errors import ConstraintBroken
 from storage.models import AuditEntry
-from storage.registrations import GRANTED, PENDING, PublicKeyTaken, UsernameTaken
 
 
 def pending(username: str, key_fingerprint: str | None = None, at: float = 1.0):
-    return registrations.add_pending(
-        username=username, password_hash="scrypt$x", request_digest="d" * 64, source_address="10.0.0.1",
+    return registrations.add(
+        status=PENDING, username=username, password_hash="scrypt$x", request_digest="d" * 64, source_address="10.0.0.1",
         context=None, roles=[], permissions=[], csr_pem=None, key_fingerprint=key_fingerprint,
         key_description=None, requested_at=at, last_poll_at=at, last_poll_address="10.0.0.1",
     )
@@ -46,21 +46,22 @@ def test_a_public_key_belongs_to_one_registration(database):
 
 def test_only_one_decision_wins(database):
     row = pending("alice")
-    assert registrations.decide(row.id, status=GRANTED, decided_at=2.0, decided_by="a")
-    assert not registrations.decide(row.id, status="rejected", decided_at=3.0, decided_by="b")
+    assert registrations.decide(row.id, PENDING, status=GRANTED, decided_at=2.0, decided_by="a")
+    assert not registrations.decide(row.id, PENDING, status="rejected", decided_at=3.0, decided_by="b")
     assert registrations.find("alice").decided_by == "a"
 
 
 def test_a_state_change_and_its_audit_entry_commit_together_or_not_at_all(database):
     first = pending("alice")
     second = pending("bob")
-    registrations.decide(first.id, status=GRANTED, certificate_serial="c0ffee", decided_at=2.0, decided_by="a")
+    registrations.decide(first.id, PENDING, status=GRANTED, certificate_serial="c0ffee", decided_at=2.0,
+                         decided_by="a")
     entries_before = AuditEntry.select().count()
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ConstraintBroken):
         with write_transaction():
             audit.record(3.0, "a", "grant", "bob")
             # A serial already issued: the database refuses, and the audit entry goes too.
-            registrations.decide(second.id, status=GRANTED, certificate_serial="c0ffee", decided_at=3.0,
+            registrations.decide(second.id, PENDING, status=GRANTED, certificate_serial="c0ffee", decided_at=3.0,
                                  decided_by="a")
     assert registrations.find("bob").status == PENDING
     assert AuditEntry.select().count() == entries_before
@@ -99,7 +100,7 @@ def test_a_deleted_row_never_hides_a_later_change(service):
 
 def test_summaries_count_permissions_and_decode_roles(service):
     row = pending("alice")
-    registrations.decide(row.id, status=GRANTED, decided_at=2.0, decided_by="a")
+    registrations.decide(row.id, PENDING, status=GRANTED, decided_at=2.0, decided_by="a")
     from storage.models import Registration
 
     Registration.update(roles=["a", "b"], permissions=[{"x": 1}, {"y": 2}, {"z": 3}]).execute()

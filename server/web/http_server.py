@@ -2,7 +2,7 @@
 
 Built by hand, as cheroot's own ``cheroot/testing.py`` does, because bottle's
 CherootServer adapter gives no handle to stop it. The connections are guarded
-against slow and silent clients (``server.connections``), and the client
+against slow and silent clients (``server.web.connections``), and the client
 certificate's DER reaches the app per request, so that a mutual-TLS client can
 be looked up by its certificate.
 """
@@ -15,8 +15,8 @@ import threading
 
 from cheroot import wsgi
 
-from server.connections import DeferredHandshakeAdapter, GuardedServer
-from server.http_app import CLIENT_CERTIFICATE_KEY
+from server.web.connections import DeferredHandshakeAdapter, GuardedServer
+from server.web.json_api import CLIENT_CERTIFICATE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,7 @@ LISTEN_BACKLOG = 256
 class RegistryServer:
     """``start()`` binds and serves in a thread; ``stop()`` stops and joins it."""
 
-    def __init__(self, app, host: str = "0.0.0.0", port: int = 8443, ssl_context: ssl.SSLContext | None = None,
-                 companions: tuple = ()):
-        """``companions`` have start() and stop() and live exactly as long as the server serves."""
+    def __init__(self, app, host: str = "0.0.0.0", port: int = 8443, ssl_context: ssl.SSLContext | None = None):
         self._server = GuardedServer(
             (host, port), app,
             numthreads=WORKER_THREADS,
@@ -48,7 +46,6 @@ class RegistryServer:
         if ssl_context is not None:
             self._server.ssl_adapter = DeferredHandshakeAdapter(ssl_context)
         self._host = host
-        self._companions = companions
         self._thread: threading.Thread | None = None
 
     @property
@@ -68,15 +65,11 @@ class RegistryServer:
         self._server.prepare()  # binds now, so a taken port fails here, not in the thread
         self._thread = threading.Thread(target=self._server.serve, name="registry-http", daemon=True)
         self._thread.start()
-        for companion in self._companions:
-            companion.start()
         log.info("listening on %s", self.url)
 
     def stop(self) -> None:
         if self._thread is None:
             return
-        for companion in self._companions:
-            companion.stop()
         self._server.stop()
         self._thread.join()
         self._thread = None

@@ -1,18 +1,33 @@
-"""The protocol's answers to agents: an HTTP status, a JSON body, maybe Retry-After.
+"""The JSON API's answers: a domain outcome as an HTTP status, a JSON body, maybe Retry-After.
 
-The service decides which answer applies; these only build them, so that each
-answer is written once and the OpenAPI document has one place to agree with.
+The core decides which outcome applies; this module only spells it in the JSON
+API's terms (SPEC: HTTP API, the status table), so that each answer is written
+once and the OpenAPI document has one place to agree with.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.outcomes import AgentOutcome, Authenticated, Granted, Locked, Pending, Refused, RefusalKind, Rejected
 from server.validation import FieldError, InvalidRequest
-from storage.models import Registration
 
-LOCKED_RETRY_AFTER = 10
-PENDING_RETRY_AFTER = 5
+LOCKED_MESSAGE = "the registry is locked; ask an administrator to open it"
+PENDING_MESSAGE = "waiting for an administrator to review the request"
+REJECTED_MESSAGE = "an administrator rejected the request"
+
+# The status code of each refusal in this API; EST maps some of them differently.
+REFUSAL_STATUS = {
+    RefusalKind.INVALID: 400,
+    RefusalKind.WRONG_PASSWORD: 409,
+    RefusalKind.CHANGED_PENDING: 409,
+    RefusalKind.KEY_TAKEN: 409,
+    RefusalKind.TAKEN_MEANWHILE: 409,
+    RefusalKind.TOO_MANY_FAILURES: 429,
+    RefusalKind.TOO_MANY_NEW_REQUESTS: 429,
+    RefusalKind.UNAUTHENTICATED: 401,
+    RefusalKind.NOT_ALLOWED: 403,
+}
 
 
 @dataclass(frozen=True)
@@ -30,7 +45,7 @@ def error(status: int, message: str, errors: list | None = None, retry_after: in
 
 
 def invalid(problem: InvalidRequest) -> Answer:
-    return error(400, str(problem), [{"field": e.field, "message": e.message} for e in problem.errors])
+    return error(400, str(problem), _field_errors(problem.errors))
 
 
 def unreadable_body(reason: str) -> Answer:
@@ -38,65 +53,53 @@ def unreadable_body(reason: str) -> Answer:
     return invalid(InvalidRequest([FieldError("body", f"cannot be read ({reason})")]))
 
 
-def locked() -> Answer:
-    return Answer(423, {"status": "locked", "message": "the registry is locked; ask an administrator to open it"},
-                  LOCKED_RETRY_AFTER)
+def for_outcome(outcome: AgentOutcome) -> Answer:
+    """The answer to a registration request or poll."""
+    match outcome:
+        case Locked(retry_after=wait):
+            return Answer(423, {"status": "locked", "message": LOCKED_MESSAGE}, wait)
+        case Pending(key_fingerprint=fingerprint, retry_after=wait):
+            body = {"status": "pending", "message": PENDING_MESSAGE}
+            if fingerprint:
+                body["fingerprint"] = fingerprint
+            return Answer(202, body, wait)
+        case Granted():
+            return _granted(outcome)
+        case Rejected(reason=reason):
+            return Answer(403, {"status": "rejected", "message": reason or REJECTED_MESSAGE})
+        case Refused():
+            return _refused(outcome)
+    raise TypeError(f"not an outcome: {outcome!r}")
 
 
-def pending(registration: Registration) -> Answer:
-    body = {"status": "pending", "message": "waiting for an administrator to review the request"}
-    if registration.key_fingerprint:
-        body["fingerprint"] = registration.key_fingerprint
-    return Answer(202, body, PENDING_RETRY_AFTER)
+def for_whoami(outcome: Authenticated | Refused) -> Answer:
+    if isinstance(outcome, Refused):
+        return _refused(outcome)
+    return Answer(200, {
+        "username": outcome.username,
+        "roles": list(outcome.roles),
+        "permissions": [p.to_json() for p in outcome.permissions],
+        "authenticatedBy": outcome.method,
+    })
 
 
-def granted(registration: Registration, ca_certificate_pem: str) -> Answer:
+def _granted(granted: Granted) -> Answer:
     body = {
         "status": "granted",
-        "username": registration.username,
-        "roles": registration.granted_roles,
-        "permissions": registration.granted_permissions,
+        "username": granted.username,
+        "roles": list(granted.roles),
+        "permissions": [p.to_json() for p in granted.permissions],
     }
-    if registration.certificate_pem:
-        body["certificate"] = registration.certificate_pem
-    body["caCertificate"] = ca_certificate_pem
+    if granted.certificate_pem:
+        body["certificate"] = granted.certificate_pem
+    body["caCertificate"] = granted.ca_certificate_pem
     return Answer(201, body)
 
 
-def rejected(registration: Registration) -> Answer:
-    return Answer(403, {"status": "rejected",
-                        "message": registration.reject_reason or "an administrator rejected the request"})
+def _refused(refused: Refused) -> Answer:
+    errors = _field_errors(refused.errors) if refused.kind is RefusalKind.INVALID else None
+    return error(REFUSAL_STATUS[refused.kind], refused.message, errors, refused.retry_after)
 
 
-def wrong_password() -> Answer:
-    return error(409, "the username is already registered, with a different password")
-
-
-def changed_pending_request() -> Answer:
-    return error(409, "a pending request cannot change: re-send the same CSR, roles, permissions and context, "
-                      "or ask an administrator to delete the pending request")
-
-
-def key_taken() -> Answer:
-    return error(409, "the CSR's public key is already registered under another username")
-
-
-def too_many_failures(retry_after: int) -> Answer:
-    return error(429, "too many failed attempts; try again later", retry_after=retry_after)
-
-
-def too_many_new_requests(retry_after: int) -> Answer:
-    return error(429, "too many new registrations from this address; try again later", retry_after=retry_after)
-
-
-def unauthorized() -> Answer:
-    return error(401, "authentication required: a granted client's password or certificate")
-
-
-def whoami(registration: Registration, method: str) -> Answer:
-    return Answer(200, {
-        "username": registration.username,
-        "roles": registration.granted_roles,
-        "permissions": registration.granted_permissions,
-        "authenticatedBy": method,
-    })
+def _field_errors(errors) -> list[dict]:
+    return [{"field": e.field, "message": e.message} for e in errors]

@@ -1,4 +1,11 @@
-"""The bottle app: HTTP in, a service call, HTTP out. No protocol rule lives here."""
+"""The JSON API adapter: the bottle app that agents talk to.
+
+HTTP in, a call on the core's facade, HTTP out (answers spelled in
+``server.web.json_answers``). What is decided here is only what belongs to
+the wire: how large a body may be, its content type, the JSON itself, where
+the credentials and the client certificate come from. No protocol rule lives
+here.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +16,15 @@ from importlib import resources
 
 from bottle import Bottle, HTTPResponse, request
 
-from server import answers
-from server.answers import Answer
+from common.api_paths import CA_PATH, OPENAPI_PATH, REGISTER_PATH, WHOAMI_PATH
 from server.service import RegistrationService
-from server.validation import MAX_BODY_BYTES
+from server.validation import MAX_BODY_BYTES, InvalidRequest, is_json_content_type, parse_registration
+from server.web import json_answers
+from server.web.json_answers import Answer
 
 log = logging.getLogger(__name__)
 
-REGISTER_PATH = "/api/client-registry/register"
-CA_PATH = "/api/client-registry/ca"
-WHOAMI_PATH = "/api/auth/whoami"
-OPENAPI_PATH = "/api/openapi.json"
-
-# Set by the HTTP server (server.http_server) when a client presented a certificate
+# Set by the HTTP server (server.web.http_server) when a client presented a certificate
 # that chains to our CA.
 CLIENT_CERTIFICATE_KEY = "client_registry.client_certificate_der"
 DRAIN_BYTES = 1024 * 1024
@@ -36,10 +39,10 @@ def create_app(service: RegistrationService) -> Bottle:
         try:
             body = _read_body(MAX_BODY_BYTES)
         except ValueError as error:  # cheroot's complaint about a malformed chunked body
-            response = _respond(answers.unreadable_body(str(error)))
+            response = _respond(json_answers.unreadable_body(str(error)))
             response.set_header("Connection", "close")  # what follows on the stream is garbage
             return response
-        return _respond(service.register(body, request.environ.get("CONTENT_TYPE"), _source()))
+        return _respond(registration_answer(service, body, request.environ.get("CONTENT_TYPE"), _source()))
 
     @app.get(CA_PATH)
     def ca_certificate():
@@ -47,15 +50,9 @@ def create_app(service: RegistrationService) -> Bottle:
 
     @app.get(WHOAMI_PATH)
     def whoami():
-        certificate = request.environ.get(CLIENT_CERTIFICATE_KEY)
-        if certificate:
-            answer = service.whoami_by_certificate(certificate)
-            if answer.status == 200:
-                return _respond(answer)
-        credentials = _basic_credentials(request.environ.get("HTTP_AUTHORIZATION", ""))
-        if credentials is None:
-            return _respond(answers.unauthorized())
-        return _respond(service.whoami_by_password(*credentials, _source()))
+        outcome = service.whoami(request.environ.get(CLIENT_CERTIFICATE_KEY),
+                                 basic_credentials(request.environ.get("HTTP_AUTHORIZATION", "")), _source())
+        return _respond(json_answers.for_whoami(outcome))
 
     @app.get(OPENAPI_PATH)
     def openapi():
@@ -69,9 +66,23 @@ def create_app(service: RegistrationService) -> Bottle:
     return app
 
 
+def registration_answer(service: RegistrationService, body: bytes, content_type: str | None,
+                        source: str) -> Answer:
+    """The answer to ``POST register`` with this body: the wire's checks, then the core's."""
+    if len(body) > MAX_BODY_BYTES:
+        return json_answers.error(413, f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
+    if not is_json_content_type(content_type):
+        return json_answers.error(415, "the request body must be JSON, sent as Content-Type: application/json")
+    try:
+        registration = parse_registration(body)
+    except InvalidRequest as problem:
+        return json_answers.invalid(problem)
+    return json_answers.for_outcome(service.register(registration, source))
+
+
 def openapi_document_bytes() -> bytes:
     """The API's OpenAPI document, served exactly as kept in the repository (server/openapi.json)."""
-    return resources.files(__package__).joinpath("openapi.json").read_bytes()
+    return resources.files("server").joinpath("openapi.json").read_bytes()
 
 
 def _respond(answer: Answer) -> HTTPResponse:
@@ -128,7 +139,8 @@ def _discard(stream, most: int) -> None:
         most -= len(chunk)
 
 
-def _basic_credentials(header: str) -> tuple[str, str] | None:
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """(username, password) from an ``Authorization: Basic`` header; None for anything else."""
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
         return None

@@ -1,0 +1,1 @@
+"""The administrator's command line: a front end beside the window, over the core's facade."""

@@ -1,0 +1,141 @@
+"""How the admin CLI shows the core's values: lines of text, and ``--json`` documents.
+
+Text that came from the network goes through ``make_visible``; times are local
+for people and ISO 8601 UTC in JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from common.visible import make_visible
+from server.ca import IssuancePlan
+from server.csr import CsrReview
+from server.statuses import GRANTED
+from server.views import AuditRecord, RegistrationDetails, RegistrationSummary
+
+
+def when(epoch_seconds: float | None) -> str:
+    """A moment in the local time zone, for people."""
+    if epoch_seconds is None:
+        return "-"
+    return datetime.fromtimestamp(epoch_seconds).astimezone().isoformat(sep=" ", timespec="seconds")
+
+
+def iso(epoch_seconds: float | None) -> str | None:
+    """A moment in UTC, for machines."""
+    if epoch_seconds is None:
+        return None
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def describe(details: RegistrationDetails) -> list[str]:
+    """The registration as the review dialog shows it, as lines of text."""
+    lines = [
+        f"username:         {details.username}",
+        f"status:           {details.status}",
+        f"source address:   {details.source_address}",
+        f"requested at:     {when(details.requested_at)}",
+        f"last poll:        {when(details.last_poll_at)} from {details.last_poll_address}",
+        f"failed attempts:  {details.failed_attempts}",
+        f"context:          {make_visible(json.dumps(details.context, ensure_ascii=False)) if details.context is not None else '-'}",
+        f"requested roles:  {make_visible(', '.join(details.roles)) or '-'}",
+        "requested permissions:" + ("" if details.permissions else " -"),
+    ]
+    lines += [f"  {p.context}:{p.operation}:{make_visible(p.resource)}" for p in details.permissions]
+    csr = details.csr
+    if csr is None:
+        lines.append("CSR:              none (password only)")
+    else:
+        lines.append("CSR subject:")
+        lines += [f"  {name} = {make_visible(value)}" for name, value in csr.subject]
+        lines.append("CSR SANs:         " + (make_visible(", ".join(map(str, csr.sans))) or "-"))
+        if csr.other_sans:
+            lines.append("  never issued:   " + make_visible(", ".join(csr.other_sans)))
+        if csr.requested_extensions:
+            lines.append("CSR also asks for (never issued): " + make_visible(", ".join(csr.requested_extensions)))
+        lines.append(f"key:              {csr.key_algorithm} {csr.key_size}".rstrip())
+        lines.append(f"signature:        {csr.signature_algorithm}")
+        lines.append(f"key fingerprint:  {csr.key_fingerprint}")
+    if details.plan is not None:
+        plan = details.plan
+        lines.append(f"will issue:       CN={plan.common_name}, CA:FALSE, {', '.join(plan.key_usage)}, "
+                     f"{', '.join(plan.extended_key_usage)}, valid {when(plan.not_before.timestamp())} "
+                     f"to {when(plan.not_after.timestamp())}; SANs only with --sans")
+    if details.decided_at is not None:
+        lines.append(f"decided:          {details.status} by {details.decided_by} at {when(details.decided_at)}")
+    if details.reject_reason:
+        lines.append(f"reason:           {make_visible(details.reject_reason)}")
+    if details.status == GRANTED:
+        lines.append(f"granted roles:    {make_visible(', '.join(details.granted_roles)) or '-'}")
+        lines.append(f"granted permissions: {len(details.granted_permissions)}")
+    if details.certificate_serial:
+        lines.append(f"certificate:      serial {details.certificate_serial}, "
+                     f"expires {when(details.certificate_not_after)}")
+    return lines
+
+
+def summary_json(row: RegistrationSummary) -> dict:
+    return {
+        "username": row.username, "status": row.status, "roles": list(row.roles),
+        "permissionCount": row.permission_count, "key": row.key_description,
+        "sourceAddress": row.source_address, "requestedAt": iso(row.requested_at),
+        "lastPollAt": iso(row.last_poll_at), "certificateSerial": row.certificate_serial,
+        "certificateNotAfter": iso(row.certificate_not_after),
+    }
+
+
+def details_json(details: RegistrationDetails) -> dict:
+    return {
+        "username": details.username,
+        "status": details.status,
+        "sourceAddress": details.source_address,
+        "requestedAt": iso(details.requested_at),
+        "lastPollAt": iso(details.last_poll_at),
+        "lastPollAddress": details.last_poll_address,
+        "failedAttempts": details.failed_attempts,
+        "context": details.context,
+        "roles": list(details.roles),
+        "permissions": [p.to_json() for p in details.permissions],
+        "csr": _csr_json(details.csr) if details.csr else None,
+        "willIssue": _plan_json(details.plan) if details.plan else None,
+        "decidedAt": iso(details.decided_at),
+        "decidedBy": details.decided_by,
+        "rejectReason": details.reject_reason,
+        "grantedRoles": list(details.granted_roles),
+        "grantedPermissions": [p.to_json() for p in details.granted_permissions],
+        "certificateSerial": details.certificate_serial,
+        "certificateNotAfter": iso(details.certificate_not_after),
+        "certificate": details.certificate_pem,
+    }
+
+
+def audit_json(record: AuditRecord) -> dict:
+    return {"at": iso(record.at), "actor": record.actor, "action": record.action,
+            "username": record.username, "detail": record.detail}
+
+
+def _csr_json(review: CsrReview) -> dict:
+    return {
+        "subject": [{"attribute": name, "value": value} for name, value in review.subject],
+        "sans": [str(san) for san in review.sans],
+        "otherSans": list(review.other_sans),
+        "requestedExtensions": list(review.requested_extensions),
+        "keyAlgorithm": review.key_algorithm,
+        "keySize": review.key_size,
+        "signatureAlgorithm": review.signature_algorithm,
+        "keyFingerprint": review.key_fingerprint,
+    }
+
+
+def _plan_json(plan: IssuancePlan) -> dict:
+    return {
+        "subject": f"CN={plan.common_name}",
+        "notBefore": plan.not_before.isoformat(),
+        "notAfter": plan.not_after.isoformat(),
+        "basicConstraints": "CA:FALSE",
+        "keyUsage": list(plan.key_usage),
+        "extendedKeyUsage": list(plan.extended_key_usage),
+        "sans": [str(san) for san in plan.sans],
+    }

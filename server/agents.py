@@ -1,0 +1,168 @@
+"""The agent protocol: registration requests, polls and ``whoami``, in domain terms.
+
+Every rule of SPEC's status table lives here; a wire adapter hands in a parsed
+request and turns the outcome (``server.outcomes``) into its own answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cryptography import x509
+
+from common.fingerprints import certificate_fingerprint
+from server.ca import CertificateAuthority
+from server.csr import CsrError, check_csr
+from server.limits import FailedAttempts, Limits, Throttle
+from server.outcomes import AgentOutcome, Authenticated, Granted, Locked, Pending, Refused, RefusalKind, Rejected
+from server.passwords import VerifiedPasswords, hash_password
+from server.poll_log import PollLog
+from server.statuses import GRANTED, PENDING, REJECTED
+from server.validation import FieldError, Permission, RegistrationRequest
+from storage import PublicKeyTaken, UsernameTaken, audit, registrations, write_transaction
+from storage.records import RegistrationRecord
+
+Clock = Callable[[], float]
+"""Seconds since the epoch; the one seam through which tests move time."""
+
+WRONG_PASSWORD = "the username is already registered, with a different password"
+CHANGED_PENDING = ("a pending request cannot change: re-send the same CSR, roles, permissions and context, "
+                   "or ask an administrator to delete the pending request")
+KEY_TAKEN = "the CSR's public key is already registered under another username"
+TAKEN_MEANWHILE = "the username was taken and released while registering; try again"
+TOO_MANY_FAILURES = "too many failed attempts; try again later"
+TOO_MANY_NEW_REQUESTS = "too many new registrations from this address; try again later"
+UNAUTHENTICATED = "authentication required: a granted client's password or certificate"
+
+
+class AgentProtocol:
+    def __init__(self, ca: CertificateAuthority, clock: Clock, limits: Limits, is_open: Callable[[], bool]):
+        self._ca = ca
+        self._clock = clock
+        self._is_open = is_open
+        self._verified = VerifiedPasswords()
+        self._failures = FailedAttempts(limits, clock)
+        self._new_requests = Throttle(limits.new_requests_per_address, limits.new_request_window_seconds, clock)
+        self.polls = PollLog()
+
+    def register(self, request: RegistrationRequest, source: str) -> AgentOutcome:
+        """A registration request or a poll of one (SPEC: HTTP API, the status table)."""
+        existing = registrations.find(request.username)
+        if existing is None:
+            return self._new_request(request, source)
+        return self._known_request(existing, request, source)
+
+    def whoami(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
+               source: str) -> Authenticated | Refused:
+        """A granted client by its certificate, else by its password (SPEC: whoami)."""
+        if certificate_der:
+            outcome = self._by_certificate(certificate_der)
+            if isinstance(outcome, Authenticated):
+                return outcome
+        if credentials is None:
+            return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
+        return self._by_password(*credentials, source)
+
+    def _by_password(self, username: str, password: str, source: str) -> Authenticated | Refused:
+        registration = registrations.find(username)
+        if registration is None:
+            return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
+        wait = self._failures.retry_after(registration.username, source)
+        if wait is not None:
+            return Refused(TOO_MANY_FAILURES, RefusalKind.TOO_MANY_FAILURES, retry_after=wait)
+        if not self._password_matches(registration, password, source) or registration.status != GRANTED:
+            return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
+        return _authenticated(registration, "password")
+
+    def _by_certificate(self, certificate_der: bytes) -> Authenticated | Refused:
+        certificate = x509.load_der_x509_certificate(certificate_der)
+        registration = registrations.find_by_certificate(certificate_fingerprint(certificate))
+        if registration is None or registration.status != GRANTED:
+            return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
+        return _authenticated(registration, "certificate")
+
+    def _new_request(self, request: RegistrationRequest, source: str) -> AgentOutcome:
+        # Locked: answered before any CSR parsing or password hashing.
+        if not self._is_open():
+            return Locked()
+        wait = self._new_requests.retry_after(source)
+        if wait is not None:
+            return Refused(TOO_MANY_NEW_REQUESTS, RefusalKind.TOO_MANY_NEW_REQUESTS, retry_after=wait)
+        review = None
+        if request.csr_pem is not None:
+            try:
+                review = check_csr(request.csr_pem, request.username).review
+            except CsrError as error:
+                problem = FieldError("csr", str(error))
+                return Refused(str(problem), RefusalKind.INVALID, errors=(problem,))
+            if registrations.find_by_key(review.key_fingerprint) is not None:
+                return Refused(KEY_TAKEN, RefusalKind.KEY_TAKEN)
+        self._new_requests.record(source)
+        password_hash = hash_password(request.password)
+        now = self._clock()
+        try:
+            with write_transaction():
+                registration = registrations.add(
+                    username=request.username,
+                    status=PENDING,
+                    password_hash=password_hash,
+                    request_digest=request.digest(),
+                    source_address=source,
+                    context=request.context,
+                    roles=list(request.roles),
+                    permissions=[p.to_json() for p in request.permissions],
+                    csr_pem=request.csr_pem.strip() + "\n" if request.csr_pem else None,
+                    key_fingerprint=review.key_fingerprint if review else None,
+                    key_description=review.key_description if review else None,
+                    requested_at=now,
+                    last_poll_at=now,
+                    last_poll_address=source,
+                )
+                audit.record(now, f"agent {source}", "request", request.username,
+                             f"key {review.key_description}, fingerprint {review.key_fingerprint}" if review
+                             else "no CSR")
+        except UsernameTaken:
+            # A concurrent request for the same username won the insert: this one is
+            # now a poll of it, and is answered as such.
+            existing = registrations.find(request.username)
+            if existing is None:
+                return Refused(TAKEN_MEANWHILE, RefusalKind.TAKEN_MEANWHILE)
+            return self._known_request(existing, request, source)
+        except PublicKeyTaken:
+            return Refused(KEY_TAKEN, RefusalKind.KEY_TAKEN)
+        self._verified.remember(registration.username.lower(), password_hash, request.password)
+        return Pending(registration.username, registration.key_fingerprint)
+
+    def _known_request(self, registration: RegistrationRecord, request: RegistrationRequest,
+                       source: str) -> AgentOutcome:
+        wait = self._failures.retry_after(registration.username, source)
+        if wait is not None:
+            return Refused(TOO_MANY_FAILURES, RefusalKind.TOO_MANY_FAILURES, retry_after=wait)
+        if not self._password_matches(registration, request.password, source):
+            registrations.record_failed_attempt(registration.id)
+            return Refused(WRONG_PASSWORD, RefusalKind.WRONG_PASSWORD)
+        if registration.status == PENDING and request.digest() != registration.request_digest:
+            return Refused(CHANGED_PENDING, RefusalKind.CHANGED_PENDING)
+        self.polls.note(registration.id, self._clock(), source)
+        if registration.status == PENDING:
+            return Pending(registration.username, registration.key_fingerprint)
+        if registration.status == REJECTED:
+            return Rejected(registration.reject_reason)
+        return Granted(registration.username, tuple(registration.granted_roles or ()),
+                       _permissions(registration.granted_permissions), registration.certificate_pem,
+                       self._ca.certificate_pem)
+
+    def _password_matches(self, registration: RegistrationRecord, password: str, source: str) -> bool:
+        if self._verified.check(registration.username.lower(), registration.password_hash, password):
+            return True
+        self._failures.record(registration.username, source)
+        return False
+
+
+def _permissions(stored: list | None) -> tuple[Permission, ...]:
+    return tuple(Permission.from_json(p) for p in stored or ())
+
+
+def _authenticated(registration: RegistrationRecord, method: str) -> Authenticated:
+    return Authenticated(registration.username, tuple(registration.granted_roles or ()),
+                         _permissions(registration.granted_permissions), method)

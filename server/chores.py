@@ -1,0 +1,103 @@
+"""The running registry's background chores, each a supervised worker of its own.
+
+A chore is a function run every so often: writing the batched poll times,
+expiring stale pending requests (and, to come, reissuing the CRL, sending
+notifications). Each runs in its own thread so that a slow one never delays
+another, survives any exception (logged once per streak of failures, then
+retried on its next round), and is stopped by the wiring only after the HTTP
+server has drained, so that a chore marked ``final`` (the poll flush) runs once
+more and writes what the last requests noted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from storage import StorageError
+
+log = logging.getLogger(__name__)
+
+POLL_FLUSH_SECONDS = 1
+EXPIRY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Chore:
+    name: str
+    interval: float  # seconds between the end of one round and the start of the next
+    work: Callable[[], object]
+    final: bool = False  # run once more when stopped
+
+
+def registry_chores(service, *, poll_flush_interval: float = POLL_FLUSH_SECONDS,
+                    expiry_interval: float = EXPIRY_SECONDS) -> list[Chore]:
+    """The chores a serving registry needs, over the core's facade."""
+
+    def expire() -> int:
+        expired = service.expire_stale_requests()
+        if expired:
+            log.info("expired %d stale pending request(s)", expired)
+        return expired
+
+    return [
+        Chore("poll-flush", poll_flush_interval, service.flush_polls, final=True),
+        Chore("expiry", expiry_interval, expire),
+    ]
+
+
+class ChoreRunner:
+    """Starts each chore in a thread; ``stop()`` ends them all and waits."""
+
+    def __init__(self, chores: Iterable[Chore], release: Callable[[], None] = lambda: None):
+        """``release`` runs on each chore's thread as it ends (closing its database connection)."""
+        self._chores = tuple(chores)
+        self._release = release
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._threads = [threading.Thread(target=self._supervise, args=(chore,), name=f"chore-{chore.name}",
+                                          daemon=True) for chore in self._chores]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+
+    def _supervise(self, chore: Chore) -> None:
+        failing = False
+        try:
+            while True:
+                failing = _round(chore, failing)
+                if self._stopping.wait(chore.interval):
+                    if chore.final:
+                        _round(chore, failing)
+                    return
+        finally:
+            self._release()
+
+
+def _round(chore: Chore, failing: bool) -> bool:
+    """One run of ``chore``; whether it failed. A streak of failures is logged once."""
+    try:
+        chore.work()
+    except Exception as error:  # a chore must outlive any failure: it is retried next round
+        if not failing:
+            log.error("chore %s failed; retrying every %g s: %s", chore.name, chore.interval, error,
+                      exc_info=not _is_expected(error))
+        return True
+    if failing:
+        log.info("chore %s works again", chore.name)
+    return False
+
+
+def _is_expected(error: Exception) -> bool:
+    """A busy or full database explains itself in one line; anything else earns its traceback."""
+    return isinstance(error, StorageError)

@@ -1,0 +1,87 @@
+"""What the window and the CLI read: the registry's state, registrations, details, the audit trail."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from server.ca import CertificateAuthority
+from server.csr import load_checked_csr
+from server.outcomes import Refused
+from server.statuses import PENDING, STATUSES
+from server.validation import Permission
+from server.views import AuditRecord, Changes, RegistrationDetails, RegistrationSummary, RegistryStatus
+from storage import audit, read_snapshot, registrations, registry_state
+from storage.records import RegistrationRecord
+
+
+class Queries:
+    def __init__(self, ca: CertificateAuthority, clock: Callable[[], float]):
+        self._ca = ca
+        self._clock = clock
+
+    def status(self) -> RegistryStatus:
+        open_until = registry_state.open_until()
+        now = self._clock()
+        if open_until is None or now >= open_until:
+            return RegistryStatus(False, None, 0)
+        return RegistryStatus(True, open_until, math.ceil(open_until - now))
+
+    def is_open(self) -> bool:
+        return self.status().is_open
+
+    def registrations(self, status: str | None = None) -> list[RegistrationSummary]:
+        if status is not None and status not in STATUSES:
+            raise Refused(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        return [RegistrationSummary._make(row) for row in registrations.summaries(status)]
+
+    def changes_since(self, revision: int) -> Changes:
+        """Rows changed after ``revision``, read in one snapshot with the new revision."""
+        with read_snapshot():
+            current = registry_state.current_revision()
+            rows = registrations.summaries(changed_after=revision)
+            total = registrations.count()
+        return Changes(current, tuple(RegistrationSummary._make(row) for row in rows), total)
+
+    def registration_ids(self) -> set[int]:
+        return registrations.all_ids()
+
+    def details(self, username: str) -> RegistrationDetails:
+        registration = load(username)
+        review = load_checked_csr(registration.csr_pem).review if registration.csr_pem else None
+        plan = None
+        if review is not None and registration.status == PENDING:
+            plan = self._ca.plan_client_certificate(registration.username, review.key_algorithm, (), self._clock())
+        return RegistrationDetails(
+            username=registration.username,
+            status=registration.status,
+            source_address=registration.source_address,
+            requested_at=registration.requested_at,
+            last_poll_at=registration.last_poll_at,
+            last_poll_address=registration.last_poll_address,
+            failed_attempts=registration.failed_attempts,
+            context=registration.context,
+            roles=tuple(registration.roles),
+            permissions=tuple(Permission.from_json(p) for p in registration.permissions),
+            csr=review,
+            plan=plan,
+            decided_at=registration.decided_at,
+            decided_by=registration.decided_by,
+            reject_reason=registration.reject_reason,
+            granted_roles=tuple(registration.granted_roles or ()),
+            granted_permissions=tuple(Permission.from_json(p) for p in registration.granted_permissions or ()),
+            certificate_serial=registration.certificate_serial,
+            certificate_not_after=registration.certificate_not_after,
+            certificate_pem=registration.certificate_pem,
+        )
+
+    def audit_log(self, limit: int | None = None, after_id: int = 0) -> list[AuditRecord]:
+        return [AuditRecord(*row) for row in audit.entries(limit, after_id)]
+
+
+def load(username: str) -> RegistrationRecord:
+    """The stored registration for ``username``; Refused when there is none."""
+    registration = registrations.find(username)
+    if registration is None:
+        raise Refused(f"there is no registration named {username!r}")
+    return registration

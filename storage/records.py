@@ -1,0 +1,38 @@
+"""What storage hands upwards: plain values, never peewee model instances."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RegistrationRecord:
+    """One stored registration, as its columns hold it (see storage.models.Registration)."""
+
+    id: int
+    username: str
+    password_hash: str
+    status: str
+    request_digest: str
+    source_address: str
+    context: str | dict | None
+    roles: list
+    permissions: list
+    csr_pem: str | None
+    key_fingerprint: str | None
+    key_description: str | None
+    requested_at: float
+    last_poll_at: float
+    last_poll_address: str
+    failed_attempts: int
+    decided_at: float | None
+    decided_by: str | None
+    reject_reason: str | None
+    granted_roles: list | None
+    granted_permissions: list | None
+    certificate_pem: str | None
+    certificate_serial: str | None
+    certificate_fingerprint: str | None
+    certificate_not_after: float | None
+    revision: int
+

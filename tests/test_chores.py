@@ -1,0 +1,74 @@
+"""The registry's chores: supervised, surviving failures, stopped after the server drains."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from server.ca import CA_CERT_FILE
+from server.chores import Chore, ChoreRunner
+from tests.helpers import Client
+from tests.test_registration_flow import agent
+from wiring import start_server
+
+
+def test_a_failing_chore_is_logged_once_and_retried_until_it_works(caplog):
+    calls = []
+    recovered = threading.Event()
+
+    def flaky():
+        calls.append(1)
+        if len(calls) <= 5:
+            raise RuntimeError("the disk is having a bad day")
+        recovered.set()
+
+    runner = ChoreRunner([Chore("flaky", 0.01, flaky)])
+    with caplog.at_level(logging.INFO, logger="server.chores"):
+        runner.start()
+        try:
+            assert recovered.wait(10), "the chore was not retried after failing"
+        finally:
+            runner.stop()
+    messages = [record.getMessage() for record in caplog.records]
+    assert [m for m in messages if "failed" in m] == [
+        "chore flaky failed; retrying every 0.01 s: the disk is having a bad day"]
+    assert "chore flaky works again" in messages
+
+
+def test_a_final_chore_runs_once_more_when_stopped_and_every_thread_is_released():
+    runs, released = [], []
+    runner = ChoreRunner([Chore("flush", 3600, lambda: runs.append("flush"), final=True),
+                          Chore("expiry", 3600, lambda: runs.append("expiry"))],
+                         release=lambda: released.append(threading.current_thread().name))
+    runner.start()
+    runner.stop()
+    assert sorted(runs) == ["expiry", "flush", "flush"]
+    assert sorted(released) == ["chore-expiry", "chore-flush"]
+
+
+def test_a_poll_still_in_flight_when_the_server_stops_is_written(service, clock, tmp_path):
+    """The server drains before the chores stop, so the last flush sees the last poll."""
+    entered, proceed = threading.Event(), threading.Event()
+
+    def slow_polls(app):
+        def middleware(environ, start_response):
+            if environ["PATH_INFO"].endswith("/register") and proceed.is_set() and not entered.is_set():
+                entered.set()
+                threading.Event().wait(0.5)  # still answering while stop() is called
+            return app(environ, start_response)
+        return middleware
+
+    data = tmp_path / "data"
+    running = start_server(service, data, "127.0.0.1", 0, wrap_app=slow_polls)
+    client = Client(running.url, data / CA_CERT_FILE)
+    service.open("tester")
+    assert client.register(agent()).status == 202
+    requested = service.details("alice").requested_at
+    clock.advance(30)
+    proceed.set()
+    poll = threading.Thread(target=lambda: client.register(agent()))
+    poll.start()
+    assert entered.wait(10)
+    running.stop()
+    poll.join()
+    assert service.details("alice").last_poll_at == requested + 30
