@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-tls", action="store_true", help="plain HTTP, for local experiments only")
     parser.add_argument("--pending-max-age", type=_positive_hours, default=24, metavar="HOURS",
                         help="expire pending requests older than this (default 24)")
+    parser.add_argument("--public-url", type=_public_url, metavar="URL",
+                        help="how agents reach this registry, e.g. https://registry.plant.example:8443; issued "
+                             "certificates then name URL/api/client-registry/crl as their CRL distribution point")
     subparsers = parser.add_subparsers(dest="command", metavar="{admin,enroll}")
 
     from cli.admin import add_admin_parser
@@ -44,6 +47,15 @@ def _positive_hours(text: str) -> float:
     if not 0 < hours < 10_000:
         raise argparse.ArgumentTypeError(f"expected a number of hours above 0, not {text!r}")
     return hours
+
+
+def _public_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"expected a URL like https://registry.plant.example:8443, not {text!r}")
+    return text.rstrip("/")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,13 +99,14 @@ def run_enroll_only(argv: list[str]) -> int:
 
 def run_headless(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM, then stop cleanly."""
-    from wiring import open_registry, start_server
     from server.ca import CaError
+    from server.service import RegistryUnavailable
+    from wiring import open_registry, start_server
 
     try:
-        service = open_registry(args.data_dir, limits=args.limits)
+        service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url)
         server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
-    except (OSError, CaError) as error:
+    except (OSError, CaError, RegistryUnavailable) as error:
         logging.getLogger("main").error("cannot start: %s", error)
         return 1
     stop = threading.Event()

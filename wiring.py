@@ -6,25 +6,34 @@ benchmarks call them too, so that what they run is what a user runs.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from server.ca import CA_CERT_FILE, CertificateAuthority
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from common.api_paths import CRL_PATH
+from common.files import PUBLIC, write_atomically
+from server.ca import CA_CERT_FILE, CaError, CertificateAuthority
 from server.chores import ChoreRunner, registry_chores
 from server.limits import Limits
 from server.service import Clock, RegistrationService
 from server.tls import local_names, server_context
 from server.web.http_server import RegistryServer
 from server.web.json_api import create_app
-from storage import DATABASE_FILE, init_db
+from storage import DATABASE_FILE, certificates, init_db, registrations
 
 log = logging.getLogger(__name__)
 
 DATA_DIR_VARIABLE = "CLIENT_REGISTRY_DATA_DIR"
+CRL_FILE = "crl.pem"
+SETUP_LOCK_FILE = "setup.lock"
 
 
 def default_data_dir() -> Path:
@@ -44,12 +53,51 @@ def has_registry(data_dir: Path) -> bool:
     return (Path(data_dir) / DATABASE_FILE).exists()
 
 
-def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Limits()) -> RegistrationService:
-    """The service over ``data_dir``, creating the folder, database and CA on first use."""
+def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Limits(),
+                  public_url: str | None = None) -> RegistrationService:
+    """The service over ``data_dir``: the folder, database and CA are created on first use,
+    and an older database is upgraded.
+
+    A registry is never silently replaced: the CA is created only where the folder
+    holds no registry, once even when several processes start on a fresh folder
+    together (they take turns under a lock), and a folder whose CA files or
+    database went missing is refused with CaError naming what is missing.
+    """
     data_dir = Path(data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    init_db(data_dir)
-    return RegistrationService(CertificateAuthority.load_or_create(data_dir, clock()), clock, limits)
+    with _setup_lock(data_dir):
+        database = data_dir / DATABASE_FILE
+        had_database = database.exists() and database.stat().st_size > 0
+        present = CertificateAuthority.files_present(data_dir)
+        if present and not had_database:
+            raise CaError(f"{database} is missing or empty, but the CA is there: the registry's data is lost; "
+                          f"restore a backup, or move {', '.join(p.name for p in present)} away to start anew")
+        init_db(data_dir)
+        if present or registrations.count() or certificates.listed():
+            ca = CertificateAuthority.load(data_dir)
+        else:
+            ca = CertificateAuthority.create(data_dir, clock())
+    crl_url = public_url.rstrip("/") + CRL_PATH if public_url else None
+    return RegistrationService(ca, clock, limits, publish_crl=lambda der: publish_crl(data_dir, der),
+                               crl_url=crl_url)
+
+
+def publish_crl(data_dir: Path, der: bytes) -> None:
+    """``crl.pem`` in the data folder, replaced atomically, for a broker or web server
+    on the same host to point its ``crlfile`` at."""
+    pem = x509.load_der_x509_crl(der).public_bytes(Encoding.PEM)
+    write_atomically(Path(data_dir) / CRL_FILE, pem, PUBLIC)
+
+
+@contextlib.contextmanager
+def _setup_lock(data_dir: Path) -> Iterator[None]:
+    """Held while a process creates or upgrades the registry in ``data_dir``."""
+    descriptor = os.open(data_dir / SETUP_LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 class RunningRegistry:
@@ -87,6 +135,7 @@ def start_server(service: RegistrationService, data_dir: Path, host: str, port: 
     """Serve the HTTP API in a worker thread, HTTPS with a CA-issued certificate unless
     ``tls`` is False, with the registry's chores beside it. ``wrap_app`` may put WSGI
     middleware around the app (the benchmarks put a baseline route beside it)."""
+    service.crl()  # the first CRL (and crl.pem) exists before the first request
     running = RunningRegistry(_build_server(service, data_dir, host, port, tls, wrap_app),
                               ChoreRunner(registry_chores(service), release=service.release_connection))
     running.start()

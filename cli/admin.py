@@ -24,6 +24,7 @@ from server.service import (
     Refused,
     fingerprint_argument,
 )
+from server.lifecycle import REASONS
 from server.statuses import STATUSES
 from wiring import has_registry, open_registry
 
@@ -50,8 +51,17 @@ def add_admin_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None
     rejecter = commands.add_parser("reject", parents=parents, help="reject a pending request")
     rejecter.add_argument("username")
     rejecter.add_argument("--reason", metavar="TEXT", help="told to the agent on its next poll")
-    deleter = commands.add_parser("delete", parents=parents, help="delete a registration; revokes a granted client")
+    deleter = commands.add_parser("delete", parents=parents,
+                                  help="delete a registration, freeing the name; revokes its certificates")
     deleter.add_argument("username")
+    revoker = commands.add_parser("revoke", parents=parents,
+                                  help="revoke a client's current certificate; it stays granted and can renew")
+    revoker.add_argument("username")
+    revoker.add_argument("--reason", choices=REASONS, default="unspecified", help="the CRL's reason code")
+    lister = commands.add_parser("certificates", parents=parents, help="every certificate issued, oldest first")
+    lister.add_argument("username", nargs="?", help="only those issued to this username")
+    lister.add_argument("--json", action="store_true")
+    commands.add_parser("crl", parents=parents, help="the current certificate revocation list, as PEM")
     ca = commands.add_parser("ca", parents=parents, help="the CA certificate's SHA-256 fingerprint")
     ca.add_argument("--pem", action="store_true", help="print the CA certificate instead")
     log = commands.add_parser("log", parents=parents, help="the audit trail, oldest first")
@@ -112,15 +122,11 @@ def _list(service: RegistrationService, args) -> int:
     if args.json:
         print(json.dumps([render.summary_json(row) for row in rows], indent=2))
         return 0
-    table = [("USERNAME", "STATUS", "KEY", "ROLES", "PERMS", "SOURCE", "REQUESTED", "LAST POLL")]
-    table += [
-        (row.username, row.status, row.key_description or "-", make_visible(",".join(row.roles)) or "-",
-         str(row.permission_count), row.source_address, when(row.requested_at), when(row.last_poll_at))
-        for row in rows
-    ]
-    widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
-    for line in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    lines = [(row.username, row.status, row.key_description or "-", make_visible(",".join(row.roles)) or "-",
+              str(row.permission_count), row.source_address, when(row.requested_at), when(row.last_poll_at))
+             for row in rows]
+    print("\n".join(render.table(("USERNAME", "STATUS", "KEY", "ROLES", "PERMS", "SOURCE", "REQUESTED", "LAST POLL"),
+                                 lines)))
     return 0
 
 
@@ -159,6 +165,28 @@ def _delete(service: RegistrationService, args) -> int:
     return 0
 
 
+def _revoke(service: RegistrationService, args) -> int:
+    serial = service.revoke(args.username, _actor(), args.reason)
+    print(f"revoked {args.username}'s certificate serial {serial} ({args.reason}); the CRL is reissued")
+    return 0
+
+
+def _certificates(service: RegistrationService, args) -> int:
+    views = service.certificates(args.username)
+    if args.json:
+        print(json.dumps([render.certificate_json(view) for view in views], indent=2))
+        return 0
+    rows = [(view.serial, view.username, view.state, when(view.not_after), when(view.revoked_at),
+             view.revocation_reason or "-") for view in views]
+    print("\n".join(render.table(("SERIAL", "USERNAME", "STATE", "NOT AFTER", "REVOKED AT", "REASON"), rows)))
+    return 0
+
+
+def _crl(service: RegistrationService, args) -> int:
+    print(render.crl_pem(service.crl().der), end="")
+    return 0
+
+
 def _ca(service: RegistrationService, args) -> int:
     print(service.ca.certificate_pem if args.pem else service.ca.fingerprint, end="" if args.pem else "\n")
     return 0
@@ -177,5 +205,6 @@ def _log(service: RegistrationService, args) -> int:
 
 _COMMANDS = {
     "status": _status, "open": _open, "lock": _lock, "list": _list, "show": _show, "grant": _grant,
-    "reject": _reject, "delete": _delete, "ca": _ca, "log": _log,
+    "reject": _reject, "delete": _delete, "revoke": _revoke, "certificates": _certificates, "crl": _crl,
+    "ca": _ca, "log": _log,
 }

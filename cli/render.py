@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from common.visible import make_visible
 from server.ca import IssuancePlan
 from server.csr import CsrReview
+from server.lifecycle import CertificateView
 from server.statuses import GRANTED
 from server.views import AuditRecord, RegistrationDetails, RegistrationSummary
 
@@ -73,7 +77,29 @@ def describe(details: RegistrationDetails) -> list[str]:
     if details.certificate_serial:
         lines.append(f"certificate:      serial {details.certificate_serial}, "
                      f"expires {when(details.certificate_not_after)}")
+    if details.certificates:
+        lines.append("certificate history:")
+        lines += [f"  {view.serial}  {view.state}, expires {when(view.not_after)}"
+                  + (f", revoked {when(view.revoked_at)} ({view.revocation_reason})" if view.revoked_at else "")
+                  for view in details.certificates]
     return lines
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Columns padded to their widest cell."""
+    lines = [header, *rows]
+    widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
+
+
+def crl_pem(der: bytes) -> str:
+    return x509.load_der_x509_crl(der).public_bytes(Encoding.PEM).decode("ascii")
+
+
+def certificate_json(view: CertificateView) -> dict:
+    return {"serial": view.serial, "username": view.username, "state": view.state,
+            "issuedAt": iso(view.issued_at), "notAfter": iso(view.not_after), "revokedAt": iso(view.revoked_at),
+            "revocationReason": view.revocation_reason}
 
 
 def summary_json(row: RegistrationSummary) -> dict:
@@ -108,6 +134,7 @@ def details_json(details: RegistrationDetails) -> dict:
         "certificateSerial": details.certificate_serial,
         "certificateNotAfter": iso(details.certificate_not_after),
         "certificate": details.certificate_pem,
+        "certificates": [certificate_json(view) for view in details.certificates],
     }
 
 

@@ -1,4 +1,4 @@
-"""What administrators do: open and lock, grant, reject, delete; and the expiry chore.
+"""What administrators do: open and lock, grant, reject, delete, revoke; and the expiry chore.
 
 Every action is one transaction together with its audit entry, and raises
 ``Refused`` with a one-line reason when it cannot be done.
@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
-from common.fingerprints import certificate_fingerprint, normalize_fingerprint
+from common.fingerprints import normalize_fingerprint
 from server.ca import CertificateAuthority
 from server.csr import SubjectAltName, load_checked_csr
+from server.lifecycle import REASONS, CertificateLifecycle
 from server.limits import Limits
 from server.outcomes import Refused
 from server.queries import load
 from server.statuses import GRANTED, PENDING, REJECTED
 from server.validation import Permission
-from storage import audit, registrations, registry_state, write_transaction
+from storage import audit, certificates, registrations, registry_state, write_transaction
 
 DEFAULT_OPEN_SECONDS = 300
 MAX_OPEN_SECONDS = 24 * 3600
@@ -28,10 +26,12 @@ REGISTRY_ACTOR = "registry"
 
 
 class Administration:
-    def __init__(self, ca: CertificateAuthority, clock: Callable[[], float], limits: Limits):
+    def __init__(self, ca: CertificateAuthority, clock: Callable[[], float], limits: Limits,
+                 lifecycle: CertificateLifecycle):
         self._ca = ca
         self._clock = clock
         self._limits = limits
+        self._lifecycle = lifecycle
 
     def open(self, actor: str, duration: int = DEFAULT_OPEN_SECONDS) -> None:
         """Accept new requests for ``duration`` seconds from now."""
@@ -70,7 +70,7 @@ class Administration:
         granted_roles = _subset(roles, registration.roles, "role")
         granted_permissions = _subset(permissions, requested_permissions, "permission")
         sans = tuple(sans)
-        certificate = None
+        checked = plan = None
         if registration.csr_pem is None:
             if expected_fingerprint is not None:
                 raise Refused(f"{registration.username} sent no CSR, so there is no key fingerprint to compare")
@@ -88,23 +88,18 @@ class Administration:
                 raise Refused(f"the CSR does not ask for {', '.join(unknown)}")
             plan = self._ca.plan_client_certificate(
                 registration.username, checked.review.key_algorithm, sans, self._clock())
-            certificate = self._ca.issue_client_certificate(checked.csr, plan)
         now = self._clock()
-        fields = dict(
-            status=GRANTED, decided_at=now, decided_by=actor,
-            granted_roles=list(granted_roles), granted_permissions=[p.to_json() for p in granted_permissions],
-        )
-        if certificate is not None:
-            fields.update(
-                certificate_pem=certificate.public_bytes(Encoding.PEM).decode("ascii"),
-                certificate_serial=_serial_hex(certificate),
-                certificate_fingerprint=certificate_fingerprint(certificate),
-                certificate_not_after=certificate.not_valid_after_utc.timestamp(),
-            )
         with write_transaction():
-            if not registrations.decide(registration.id, PENDING, **fields):
+            if not registrations.decide(registration.id, PENDING, status=GRANTED, decided_at=now, decided_by=actor,
+                                        granted_roles=list(granted_roles),
+                                        granted_permissions=[p.to_json() for p in granted_permissions]):
                 raise Refused(f"{registration.username} was decided or deleted meanwhile")
-            audit.record(now, actor, "grant", registration.username, _grant_detail(fields, sans))
+            serial = None
+            if plan is not None:
+                certificate = self._lifecycle.issue(registration.id, registration.username, checked.csr, plan)
+                serial = format(certificate.serial_number, "x")
+            audit.record(now, actor, "grant", registration.username,
+                         _grant_detail(granted_roles, granted_permissions, serial, sans))
         return registration.username
 
     def reject(self, username: str, actor: str, reason: str | None = None) -> None:
@@ -122,15 +117,36 @@ class Administration:
             audit.record(now, actor, "reject", registration.username, reason or "")
 
     def delete(self, username: str, actor: str) -> None:
-        """Remove a registration; a granted client's password and certificate stop working at once."""
+        """Remove a registration and free its name; a granted client's password stops working
+        at once, and each of its unrevoked certificates is revoked (and stays on record)."""
         registration = load(username)
-        detail = f"was {registration.status}"
-        if registration.certificate_serial:
-            detail += f"; certificate serial {registration.certificate_serial} revoked"
         with write_transaction():
             if not registrations.remove(registration.id):
                 raise Refused(f"{registration.username} was deleted meanwhile")
+            revoked = self._lifecycle.revoke_all(registration.id, "cessationOfOperation")
+            detail = f"was {registration.status}" + "".join(
+                f"; certificate serial {record.serial} revoked" for record in revoked)
             audit.record(self._clock(), actor, "delete", registration.username, detail)
+        if revoked:
+            self._lifecycle.publish()
+
+    def revoke(self, username: str, actor: str, reason: str = "unspecified") -> str:
+        """Revoke the client's current certificate; the client stays granted and may renew
+        with its password. Returns the revoked serial."""
+        if reason not in REASONS:
+            raise Refused(f"unknown reason {reason!r}; use one of {', '.join(REASONS)}")
+        registration = load(username)
+        with write_transaction():
+            current = certificates.current_of(registration.id, self._clock())
+            if current is None:
+                raise Refused(f"{registration.username} has no current certificate")
+            certificates.revoke(current.serial, self._clock(), reason)
+            registrations.touch(registration.id)
+            self._lifecycle.reissue_in_transaction()
+            audit.record(self._clock(), actor, "revoke", registration.username,
+                         f"certificate serial {current.serial}; reason {reason}")
+        self._lifecycle.publish()
+        return current.serial
 
     def expire_stale_requests(self) -> int:
         """Delete pending requests older than the limit, each with an audit entry; how many."""
@@ -156,10 +172,6 @@ def fingerprint_argument(text: str) -> str:
         raise Refused(str(error)) from None
 
 
-def _serial_hex(certificate: x509.Certificate) -> str:
-    return format(certificate.serial_number, "x")
-
-
 def _subset(chosen, requested, what: str) -> tuple:
     if chosen is None:
         return tuple(requested)
@@ -170,12 +182,11 @@ def _subset(chosen, requested, what: str) -> tuple:
     return chosen
 
 
-def _grant_detail(fields: dict, sans: tuple[SubjectAltName, ...]) -> str:
-    count = len(fields["granted_permissions"])
-    parts = [f"roles {', '.join(fields['granted_roles']) or 'none'}",
-             f"{count} permission{'' if count == 1 else 's'}"]
-    if "certificate_serial" in fields:
-        parts.append(f"certificate serial {fields['certificate_serial']}")
+def _grant_detail(roles: tuple, permissions: tuple, serial: str | None, sans: tuple[SubjectAltName, ...]) -> str:
+    count = len(permissions)
+    parts = [f"roles {', '.join(roles) or 'none'}", f"{count} permission{'' if count == 1 else 's'}"]
+    if serial is not None:
+        parts.append(f"certificate serial {serial}")
     if sans:
         parts.append("SANs " + ", ".join(map(str, sans)))
     return "; ".join(parts)

@@ -1,4 +1,4 @@
-"""The agent protocol: registration requests, polls and ``whoami``, in domain terms.
+"""The agent protocol: registration requests, polls, renewal and ``whoami``, in domain terms.
 
 Every rule of SPEC's status table lives here; a wire adapter hands in a parsed
 request and turns the outcome (``server.outcomes``) into its own answer.
@@ -9,17 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from common.fingerprints import certificate_fingerprint
 from server.ca import CertificateAuthority
-from server.csr import CsrError, check_csr
+from server.csr import CsrError, check_csr, issuable_san
+from server.lifecycle import CertificateLifecycle
 from server.limits import FailedAttempts, Limits, Throttle
 from server.outcomes import AgentOutcome, Authenticated, Granted, Locked, Pending, Refused, RefusalKind, Rejected
 from server.passwords import VerifiedPasswords, hash_password
 from server.poll_log import PollLog
 from server.statuses import GRANTED, PENDING, REJECTED
 from server.validation import FieldError, Permission, RegistrationRequest
-from storage import PublicKeyTaken, UsernameTaken, audit, registrations, write_transaction
+from storage import PublicKeyTaken, UsernameTaken, audit, certificates, registrations, write_transaction
 from storage.records import RegistrationRecord
 
 Clock = Callable[[], float]
@@ -33,12 +35,16 @@ TAKEN_MEANWHILE = "the username was taken and released while registering; try ag
 TOO_MANY_FAILURES = "too many failed attempts; try again later"
 TOO_MANY_NEW_REQUESTS = "too many new registrations from this address; try again later"
 UNAUTHENTICATED = "authentication required: a granted client's password or certificate"
+NOT_GRANTED = "only a granted client can renew its certificate"
+NO_CERTIFICATE = "the client was granted without a CSR, so there is no certificate to renew"
 
 
 class AgentProtocol:
-    def __init__(self, ca: CertificateAuthority, clock: Clock, limits: Limits, is_open: Callable[[], bool]):
+    def __init__(self, ca: CertificateAuthority, clock: Clock, limits: Limits, is_open: Callable[[], bool],
+                 lifecycle: CertificateLifecycle):
         self._ca = ca
         self._clock = clock
+        self._lifecycle = lifecycle
         self._is_open = is_open
         self._verified = VerifiedPasswords()
         self._failures = FailedAttempts(limits, clock)
@@ -55,31 +61,83 @@ class AgentProtocol:
     def whoami(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
                source: str) -> Authenticated | Refused:
         """A granted client by its certificate, else by its password (SPEC: whoami)."""
+        client = self._authenticate(certificate_der, credentials, source)
+        if isinstance(client, Refused):
+            return client
+        registration, method = client
+        if registration.status != GRANTED:
+            return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
+        return Authenticated(registration.username, tuple(registration.granted_roles or ()),
+                             _permissions(registration.granted_permissions), method)
+
+    def renew(self, certificate_der: bytes | None, credentials: tuple[str, str] | None, csr_pem: str,
+              source: str) -> Granted | Refused:
+        """A granted client's new certificate for a new (or the same) key, without an
+        administrator and also while locked (SPEC: Renewal). The previous current
+        certificate is revoked as superseded in the same transaction."""
+        client = self._authenticate(certificate_der, credentials, source)
+        if isinstance(client, Refused):
+            return client
+        registration, method = client
+        if registration.status != GRANTED:
+            return Refused(NOT_GRANTED, RefusalKind.NOT_ALLOWED)
+        newest = certificates.newest_of(registration.id)
+        if newest is None:
+            return Refused(NO_CERTIFICATE, RefusalKind.NOT_ALLOWED)
+        try:
+            checked = check_csr(csr_pem, registration.username)
+        except CsrError as error:
+            problem = FieldError("csr", str(error))
+            return Refused(str(problem), RefusalKind.INVALID, errors=(problem,))
+        holder = registrations.find_by_key(checked.review.key_fingerprint)
+        if holder is not None and holder.id != registration.id:
+            return Refused(KEY_TAKEN, RefusalKind.KEY_TAKEN)
+        # The SANs granted at the grant are in every certificate since: keep them.
+        previous = x509.load_pem_x509_certificate(newest.pem.encode("ascii"))
+        sans = _issued_sans(previous)
+        plan = self._ca.plan_client_certificate(registration.username, checked.review.key_algorithm, sans,
+                                                self._clock())
+        with write_transaction():
+            replaced = certificates.revoke_current(registration.id, self._clock(), "superseded")
+            if checked.review.key_fingerprint != registration.key_fingerprint:
+                registrations.set_key(registration.id, checked.review.key_fingerprint)
+            else:
+                registrations.touch(registration.id)
+            certificate = self._lifecycle.issue(registration.id, registration.username, checked.csr, plan)
+            serial = format(certificate.serial_number, "x")
+            if replaced:
+                self._lifecycle.reissue_in_transaction()
+            audit.record(self._clock(), f"agent {source}", "renew", registration.username,
+                         f"certificate serial {serial} by {method}"
+                         + "".join(f"; serial {record.serial} superseded" for record in replaced))
+        if replaced:
+            self._lifecycle.publish()
+        return Granted(registration.username, tuple(registration.granted_roles or ()),
+                       _permissions(registration.granted_permissions),
+                       certificate.public_bytes(Encoding.PEM).decode("ascii"), self._ca.certificate_pem)
+
+    def _authenticate(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
+                      source: str) -> tuple[RegistrationRecord, str] | Refused:
+        """A client by its current certificate over mutual TLS (granted ones only hold one),
+        else by its password; the caller decides what its status allows."""
         if certificate_der:
-            outcome = self._by_certificate(certificate_der)
-            if isinstance(outcome, Authenticated):
-                return outcome
+            fingerprint = certificate_fingerprint(x509.load_der_x509_certificate(certificate_der))
+            current = certificates.find_current_by_fingerprint(fingerprint, self._clock())
+            registration = registrations.find_by_id(current.registration_id) if current else None
+            if registration is not None and registration.status == GRANTED:
+                return registration, "certificate"
         if credentials is None:
             return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
-        return self._by_password(*credentials, source)
-
-    def _by_password(self, username: str, password: str, source: str) -> Authenticated | Refused:
+        username, password = credentials
         registration = registrations.find(username)
         if registration is None:
             return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
         wait = self._failures.retry_after(registration.username, source)
         if wait is not None:
             return Refused(TOO_MANY_FAILURES, RefusalKind.TOO_MANY_FAILURES, retry_after=wait)
-        if not self._password_matches(registration, password, source) or registration.status != GRANTED:
+        if not self._password_matches(registration, password, source):
             return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
-        return _authenticated(registration, "password")
-
-    def _by_certificate(self, certificate_der: bytes) -> Authenticated | Refused:
-        certificate = x509.load_der_x509_certificate(certificate_der)
-        registration = registrations.find_by_certificate(certificate_fingerprint(certificate))
-        if registration is None or registration.status != GRANTED:
-            return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
-        return _authenticated(registration, "certificate")
+        return registration, "password"
 
     def _new_request(self, request: RegistrationRequest, source: str) -> AgentOutcome:
         # Locked: answered before any CSR parsing or password hashing.
@@ -148,8 +206,9 @@ class AgentProtocol:
             return Pending(registration.username, registration.key_fingerprint)
         if registration.status == REJECTED:
             return Rejected(registration.reject_reason)
+        current = certificates.current_of(registration.id, self._clock())
         return Granted(registration.username, tuple(registration.granted_roles or ()),
-                       _permissions(registration.granted_permissions), registration.certificate_pem,
+                       _permissions(registration.granted_permissions), current.pem if current else None,
                        self._ca.certificate_pem)
 
     def _password_matches(self, registration: RegistrationRecord, password: str, source: str) -> bool:
@@ -163,6 +222,9 @@ def _permissions(stored: list | None) -> tuple[Permission, ...]:
     return tuple(Permission.from_json(p) for p in stored or ())
 
 
-def _authenticated(registration: RegistrationRecord, method: str) -> Authenticated:
-    return Authenticated(registration.username, tuple(registration.granted_roles or ()),
-                         _permissions(registration.granted_permissions), method)
+def _issued_sans(certificate: x509.Certificate) -> tuple:
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(san for san in map(issuable_san, names) if san is not None)

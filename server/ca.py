@@ -66,18 +66,28 @@ class CertificateAuthority:
         self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
         self.fingerprint = certificate_fingerprint(certificate)
 
+    @staticmethod
+    def files_present(data_dir: Path) -> list[Path]:
+        """Which of the CA's two files ``data_dir`` holds."""
+        return [path for path in (Path(data_dir) / CA_KEY_FILE, Path(data_dir) / CA_CERT_FILE) if path.exists()]
+
     @classmethod
-    def load_or_create(cls, data_dir: Path, now: float) -> CertificateAuthority:
-        """The CA stored in ``data_dir``, created there on first start."""
+    def load(cls, data_dir: Path) -> CertificateAuthority:
+        """The CA stored in ``data_dir``; CaError naming the file that is missing or does not fit."""
         key_path, cert_path = Path(data_dir) / CA_KEY_FILE, Path(data_dir) / CA_CERT_FILE
-        if key_path.exists() != cert_path.exists():
-            present, missing = (key_path, cert_path) if key_path.exists() else (cert_path, key_path)
-            raise CaError(f"{present} exists but {missing} does not; restore it from a backup")
-        if key_path.exists():
-            return cls._load(key_path, cert_path)
+        for path in (key_path, cert_path):
+            if not path.exists():
+                raise CaError(f"{path} is missing; restore it from a backup (a new CA would "
+                              "invalidate every certificate issued so far)")
+        return cls._load(key_path, cert_path)
+
+    @classmethod
+    def create(cls, data_dir: Path, now: float) -> CertificateAuthority:
+        """A new CA, written into ``data_dir`` (the key owner-only, last: a CA is complete
+        when its key exists)."""
         ca = cls._create(_utc(now))
-        _write_public(cert_path, ca.certificate_pem.encode("ascii"))
-        _write_private(key_path, _private_pem(ca._key))
+        _write_public(Path(data_dir) / CA_CERT_FILE, ca.certificate_pem.encode("ascii"))
+        _write_private(Path(data_dir) / CA_KEY_FILE, _private_pem(ca._key))
         log.info("created a new certificate authority, fingerprint %s", ca.fingerprint)
         return ca
 
@@ -105,7 +115,7 @@ class CertificateAuthority:
         except (OSError, ValueError) as error:
             raise CaError(f"cannot read the CA in {key_path.parent}: {error}") from None
         if certificate.public_key() != key.public_key():
-            raise CaError(f"{cert_path} does not belong to the key in {key_path}")
+            raise CaError(f"{cert_path} does not belong to the key in {key_path}; restore both from one backup")
         return cls(key, certificate)
 
     def plan_client_certificate(
@@ -118,9 +128,11 @@ class CertificateAuthority:
         key_usage = ("digitalSignature", "keyEncipherment") if key_algorithm == "RSA" else ("digitalSignature",)
         return IssuancePlan(username, not_before, not_after, key_usage, ("clientAuth",), tuple(sans))
 
-    def issue_client_certificate(self, csr: x509.CertificateSigningRequest, plan: IssuancePlan) -> x509.Certificate:
+    def issue_client_certificate(self, csr: x509.CertificateSigningRequest, plan: IssuancePlan,
+                                 crl_url: str | None = None) -> x509.Certificate:
         """Sign a client certificate for ``csr``'s key exactly as ``plan`` says: the subject
-        and SANs come from the plan, never from the CSR, nor any extension it asked for."""
+        and SANs come from the plan, never from the CSR, nor any extension it asked for.
+        With ``crl_url``, relying parties learn where to check for its revocation."""
         public_key = csr.public_key()
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, plan.common_name)])
         builder = _builder(subject, public_key, self.certificate.subject, self._key.public_key(),
@@ -135,6 +147,28 @@ class CertificateAuthority:
             builder = builder.add_extension(
                 x509.SubjectAlternativeName([san.to_general_name() for san in plan.sans]), critical=False
             )
+        if crl_url is not None:
+            builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None,
+                crl_issuer=None)]), critical=False)
+        return builder.sign(self._key, hashes.SHA256())
+
+    def issue_crl(self, number: int, revoked: list[tuple[int, datetime, x509.ReasonFlags]], this_update: datetime,
+                  next_update: datetime) -> x509.CertificateRevocationList:
+        """A v2 CRL signed with SHA-256 (RFC 5280 5): its number, who signed it, and each
+        revoked certificate's serial, revocation date and reason."""
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.certificate.subject)
+            .last_update(this_update)
+            .next_update(next_update)
+            .add_extension(x509.CRLNumber(number), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()), critical=False)
+        )
+        for serial, revoked_at, reason in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(revoked_at)
+                .add_extension(x509.CRLReason(reason), critical=False).build())
         return builder.sign(self._key, hashes.SHA256())
 
     def ensure_server_certificate(

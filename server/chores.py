@@ -1,8 +1,7 @@
 """The running registry's background chores, each a supervised worker of its own.
 
 A chore is a function run every so often: writing the batched poll times,
-expiring stale pending requests (and, to come, reissuing the CRL, sending
-notifications). Each runs in its own thread so that a slow one never delays
+expiring stale pending requests, reissuing the CRL before it goes stale. Each runs in its own thread so that a slow one never delays
 another, survives any exception (logged once per streak of failures, then
 retried on its next round), and is stopped by the wiring only after the HTTP
 server has drained, so that a chore marked ``final`` (the poll flush) runs once
@@ -22,6 +21,7 @@ log = logging.getLogger(__name__)
 
 POLL_FLUSH_SECONDS = 1
 EXPIRY_SECONDS = 60
+CRL_CHECK_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Chore:
 
 
 def registry_chores(service, *, poll_flush_interval: float = POLL_FLUSH_SECONDS,
-                    expiry_interval: float = EXPIRY_SECONDS) -> list[Chore]:
+                    expiry_interval: float = EXPIRY_SECONDS, crl_interval: float = CRL_CHECK_SECONDS) -> list[Chore]:
     """The chores a serving registry needs, over the core's facade."""
 
     def expire() -> int:
@@ -45,6 +45,7 @@ def registry_chores(service, *, poll_flush_interval: float = POLL_FLUSH_SECONDS,
     return [
         Chore("poll-flush", poll_flush_interval, service.flush_polls, final=True),
         Chore("expiry", expiry_interval, expire),
+        Chore("crl", crl_interval, service.reissue_crl_if_due),
     ]
 
 

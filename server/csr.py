@@ -182,7 +182,7 @@ def _review(csr, key_algorithm: str, key_size: str, signature_algorithm: str) ->
     for extension in extensions:
         if isinstance(extension.value, x509.SubjectAlternativeName):
             for name in extension.value:
-                san = _issuable_san(name)
+                san = issuable_san(name)
                 if san is None:
                     other_sans.append(f"{type(name).__name__}: {name.value!r}")
                 elif san not in sans:
@@ -202,7 +202,8 @@ def _review(csr, key_algorithm: str, key_size: str, signature_algorithm: str) ->
     )
 
 
-def _issuable_san(name: x509.GeneralName) -> SubjectAltName | None:
+def issuable_san(name: x509.GeneralName) -> SubjectAltName | None:
+    """The name as the registry issues SANs; None for kinds it never issues."""
     if isinstance(name, x509.DNSName):
         return SubjectAltName("DNS", name.value)
     if isinstance(name, x509.IPAddress):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from server.ca import CertificateAuthority
 from server.csr import load_checked_csr
+from server.lifecycle import CertificateLifecycle
 from server.outcomes import Refused
 from server.statuses import PENDING, STATUSES
 from server.validation import Permission
@@ -16,9 +17,10 @@ from storage.records import RegistrationRecord
 
 
 class Queries:
-    def __init__(self, ca: CertificateAuthority, clock: Callable[[], float]):
+    def __init__(self, ca: CertificateAuthority, clock: Callable[[], float], lifecycle: CertificateLifecycle):
         self._ca = ca
         self._clock = clock
+        self._lifecycle = lifecycle
 
     def status(self) -> RegistryStatus:
         open_until = registry_state.open_until()
@@ -52,6 +54,8 @@ class Queries:
         plan = None
         if review is not None and registration.status == PENDING:
             plan = self._ca.plan_client_certificate(registration.username, review.key_algorithm, (), self._clock())
+        history = self._lifecycle.history(registration.id)
+        shown = next((view for view in reversed(history) if view.revoked_at is None), None)
         return RegistrationDetails(
             username=registration.username,
             status=registration.status,
@@ -70,9 +74,10 @@ class Queries:
             reject_reason=registration.reject_reason,
             granted_roles=tuple(registration.granted_roles or ()),
             granted_permissions=tuple(Permission.from_json(p) for p in registration.granted_permissions or ()),
-            certificate_serial=registration.certificate_serial,
-            certificate_not_after=registration.certificate_not_after,
-            certificate_pem=registration.certificate_pem,
+            certificate_serial=shown.serial if shown else None,
+            certificate_not_after=shown.not_after if shown else None,
+            certificate_pem=shown.pem if shown else None,
+            certificates=history,
         )
 
     def audit_log(self, limit: int | None = None, after_id: int = 0) -> list[AuditRecord]:

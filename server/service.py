@@ -4,10 +4,12 @@ The window, the admin CLI and each wire adapter (``server.web``: the JSON API,
 EST next) import this class and nothing deeper. It composes the three jobs of
 the core, each in its own module:
 
-- ``server.agents``: the agent protocol (registration, polls, whoami), answering
-  outcomes (``server.outcomes``) that the adapters turn into their wire format;
-- ``server.administration``: open, lock, grant, reject, delete, expiry;
-- ``server.queries``: status, registrations, details, audit trail.
+- ``server.agents``: the agent protocol (registration, polls, renewal, whoami),
+  answering outcomes (``server.outcomes``) that the adapters turn into their
+  wire format;
+- ``server.administration``: open, lock, grant, reject, delete, revoke, expiry;
+- ``server.queries``: status, registrations, details, audit trail;
+- ``server.lifecycle``: issued certificates kept, revoked and published on the CRL.
 
 Storage errors reach callers as ``storage``'s own types, re-exported here as
 ``RegistryUnavailable``; refusals as ``Refused`` with a one-line message.
@@ -16,14 +18,15 @@ Storage errors reach callers as ``storage``'s own types, re-exported here as
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from server.administration import DEFAULT_OPEN_SECONDS, MAX_OPEN_SECONDS, Administration, fingerprint_argument
 from server.agents import AgentProtocol, Clock
 from server.ca import CertificateAuthority
 from server.csr import SubjectAltName
+from server.lifecycle import CertificateLifecycle, CertificateView, CrlInfo
 from server.limits import Limits
-from server.outcomes import AgentOutcome, Authenticated, Refused
+from server.outcomes import AgentOutcome, Authenticated, Granted, Refused
 from server.queries import Queries
 from server.validation import Permission, RegistrationRequest
 from server.views import AuditRecord, Changes, RegistrationDetails, RegistrationSummary, RegistryStatus
@@ -37,13 +40,17 @@ __all__ = [
 
 
 class RegistrationService:
-    def __init__(self, ca: CertificateAuthority, clock: Clock = time.time, limits: Limits = Limits()):
+    def __init__(self, ca: CertificateAuthority, clock: Clock = time.time, limits: Limits = Limits(), *,
+                 publish_crl: Callable[[bytes], None] = lambda der: None, crl_url: str | None = None):
+        """``publish_crl`` gets each new CRL's DER after it is stored (the wiring writes
+        ``crl.pem``); ``crl_url`` goes into issued certificates as their CRL distribution point."""
         self.ca = ca
         self.clock = clock
         self.limits = limits
-        self._queries = Queries(ca, clock)
-        self._agents = AgentProtocol(ca, clock, limits, self._queries.is_open)
-        self._administration = Administration(ca, clock, limits)
+        self._lifecycle = CertificateLifecycle(ca, clock, publish_crl, crl_url)
+        self._queries = Queries(ca, clock, self._lifecycle)
+        self._agents = AgentProtocol(ca, clock, limits, self._queries.is_open, self._lifecycle)
+        self._administration = Administration(ca, clock, limits, self._lifecycle)
 
     # ----------------------------------------------------------- agents
 
@@ -53,6 +60,14 @@ class RegistrationService:
     def whoami(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
                source: str) -> Authenticated | Refused:
         return self._agents.whoami(certificate_der, credentials, source)
+
+    def renew(self, certificate_der: bytes | None, credentials: tuple[str, str] | None, csr_pem: str,
+              source: str) -> Granted | Refused:
+        return self._agents.renew(certificate_der, credentials, csr_pem, source)
+
+    def crl(self) -> CrlInfo:
+        """The current CRL, as served at the CRL endpoint and printed by ``admin crl``."""
+        return self._lifecycle.current_crl()
 
     # ----------------------------------------------------- administrators
 
@@ -77,6 +92,9 @@ class RegistrationService:
     def delete(self, username: str, actor: str) -> None:
         self._administration.delete(username, actor)
 
+    def revoke(self, username: str, actor: str, reason: str = "unspecified") -> str:
+        return self._administration.revoke(username, actor, reason)
+
     # ------------------------------------------------------------ reading
 
     def status(self) -> RegistryStatus:
@@ -97,6 +115,9 @@ class RegistrationService:
     def audit_log(self, limit: int | None = None, after_id: int = 0) -> list[AuditRecord]:
         return self._queries.audit_log(limit, after_id)
 
+    def certificates(self, username: str | None = None) -> list[CertificateView]:
+        return self._lifecycle.listed(username)
+
     # ------------------------------------------------------------- chores
 
     def flush_polls(self) -> int:
@@ -105,6 +126,9 @@ class RegistrationService:
 
     def expire_stale_requests(self) -> int:
         return self._administration.expire_stale_requests()
+
+    def reissue_crl_if_due(self) -> CrlInfo | None:
+        return self._lifecycle.reissue_if_due()
 
     def release_connection(self) -> None:
         """Close the calling thread's database connection. For pooled threads that

@@ -122,6 +122,16 @@ def parse_registration(body: bytes) -> RegistrationRequest:
     return RegistrationRequest(username, password, context, roles, permissions, csr_pem)
 
 
+def parse_renewal(body: bytes) -> str:
+    """The CSR of a renewal body ``{"csr": PEM}``; InvalidRequest otherwise."""
+    document = parse_json_object(body)
+    errors = [FieldError(key, "is not a known field") for key in document if key != "csr"]
+    csr_pem = _required_string(document, "csr", errors)
+    if errors:
+        raise InvalidRequest(errors)
+    return csr_pem
+
+
 def username_problem(username: str) -> str | None:
     """What is wrong with ``username``, whatever wire format it came in; None if nothing."""
     if not 3 <= len(username) <= 64:

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from server.ca import IssuancePlan
 from server.csr import CsrReview
+from server.lifecycle import CertificateView
 from server.validation import Permission
 
 
@@ -61,9 +62,10 @@ class RegistrationDetails:
     reject_reason: str | None = None
     granted_roles: tuple[str, ...] = ()
     granted_permissions: tuple[Permission, ...] = ()
-    certificate_serial: str | None = None
+    certificate_serial: str | None = None  # of the newest unrevoked certificate
     certificate_not_after: float | None = None
     certificate_pem: str | None = field(default=None, repr=False)
+    certificates: tuple[CertificateView, ...] = ()  # every one issued to this client, oldest first
 
 
 @dataclass(frozen=True)

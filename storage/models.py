@@ -1,4 +1,7 @@
-"""peewee models: registrations, the registry's lock state, the audit trail.
+"""peewee models: registrations, issued certificates, the registry's state, the audit trail.
+
+The schema changes only through ``storage.migrations``, which keeps it in step
+with these models for a new data folder and an upgraded one alike.
 
 Times are seconds since the epoch (UTC) as REAL, so that every process on the
 machine compares them the same way.
@@ -10,6 +13,7 @@ import json
 
 from peewee import (
     AutoField,
+    BlobField,
     CharField,
     FloatField,
     IntegerField,
@@ -48,12 +52,28 @@ class RegistryState(BaseModel):
     # Bumped by every change to a registration and copied into that row, so
     # that a reader can ask for "everything changed since revision N".
     revision = IntegerField(default=0)
+    # The highest registration id ever handed out: ids are never reused, so
+    # nothing a deleted client left behind is ever shown as a newcomer's.
+    last_registration_id = IntegerField(default=0)
+    # The current CRL: its number grows with every reissue (RFC 5280 5.2.3).
+    crl_number = IntegerField(default=0)
+    crl_der = BlobField(null=True)
+    crl_next_update = FloatField(null=True)
+
+
+class SchemaVersion(BaseModel):
+    """Which migration the database has reached (storage.migrations)."""
+
+    SINGLETON_ID = 1
+
+    id = IntegerField(primary_key=True)
+    version = IntegerField()
 
 
 class Registration(BaseModel):
     """One agent's request, from pending to granted or rejected."""
 
-    id = AutoField()
+    id = IntegerField(primary_key=True)  # from RegistryState.last_registration_id, never reused
     # ASCII usernames, unique without regard to case: the database enforces it,
     # because a check-then-insert races.
     username = CharField(max_length=64, unique=True, collation="NOCASE")
@@ -78,16 +98,33 @@ class Registration(BaseModel):
     reject_reason = TextField(null=True)
     granted_roles = JSONField(null=True)
     granted_permissions = JSONField(null=True)
-    certificate_pem = TextField(null=True)
-    certificate_serial = CharField(max_length=64, null=True, unique=True)
-    # SHA-256 over the issued certificate's DER: how a mutual-TLS client is found.
-    certificate_fingerprint = CharField(max_length=64, null=True, unique=True)
-    certificate_not_after = FloatField(null=True)
     revision = IntegerField(index=True)
 
     class Meta:
         # Expiry looks for old pending requests.
         indexes = ((("status", "requested_at"), False),)
+
+
+class Certificate(BaseModel):
+    """Every certificate the registry ever issued, kept for the life of the registry."""
+
+    id = AutoField()
+    # The registration it was issued to; kept after the registration is deleted
+    # (ids are never reused, so it never points at someone else).
+    registration_id = IntegerField(index=True)
+    username = CharField(max_length=64)
+    serial = CharField(max_length=64, unique=True)  # lowercase hex
+    # SHA-256 over the certificate's DER: how a mutual-TLS client is found.
+    fingerprint = CharField(max_length=64, unique=True)
+    pem = TextField()
+    issued_at = FloatField()
+    not_after = FloatField()
+    revoked_at = FloatField(null=True)
+    revocation_reason = CharField(max_length=32, null=True)
+
+    class Meta:
+        # The CRL lists revoked certificates that have not yet expired.
+        indexes = ((("revoked_at", "not_after"), False),)
 
 
 class AuditEntry(BaseModel):
@@ -101,4 +138,4 @@ class AuditEntry(BaseModel):
     detail = TextField(default="")
 
 
-MODELS = [RegistryState, Registration, AuditEntry]
+MODELS = [SchemaVersion, RegistryState, Registration, Certificate, AuditEntry]

@@ -30,9 +30,21 @@ class RegistrationRecord:
     reject_reason: str | None
     granted_roles: list | None
     granted_permissions: list | None
-    certificate_pem: str | None
-    certificate_serial: str | None
-    certificate_fingerprint: str | None
-    certificate_not_after: float | None
     revision: int
 
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    """One issued certificate (see storage.models.Certificate)."""
+
+    id: int
+    registration_id: int
+    username: str
+    serial: str
+    fingerprint: str
+    pem: str
+    issued_at: float
+    not_after: float
+    revoked_at: float | None
+    revocation_reason: str | None

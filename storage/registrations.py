@@ -15,14 +15,17 @@ from storage.database import db, write_transaction
 from storage.errors import PublicKeyTaken, UsernameTaken, translated
 from storage.models import Registration
 from storage.records import RegistrationRecord
-from storage.registry_state import next_revision
+from storage.registry_state import next_registration_id, next_revision
 
 # Plain SQL: the window reads 10,000 of these at start, and counting the
 # permissions in SQLite spares decoding each row's permission list. Columns in
-# the order of server.views.RegistrationSummary.
+# the order of server.views.RegistrationSummary; the certificate is the newest
+# unrevoked one.
 _SUMMARY_SQL = (
-    "SELECT id, username, status, roles, json_array_length(permissions), key_description, source_address, "
-    "requested_at, last_poll_at, certificate_serial, certificate_not_after, revision FROM registration"
+    "SELECT r.id, r.username, r.status, r.roles, json_array_length(r.permissions), r.key_description, "
+    "r.source_address, r.requested_at, r.last_poll_at, c.serial, c.not_after, r.revision "
+    "FROM registration r LEFT JOIN certificate c ON c.id = "
+    "(SELECT MAX(id) FROM certificate WHERE registration_id = r.id AND revoked_at IS NULL)"
 )
 
 
@@ -33,13 +36,13 @@ def find(username: str) -> RegistrationRecord | None:
 
 
 @translated
-def find_by_key(key_fingerprint: str) -> RegistrationRecord | None:
-    return _one_by("key_fingerprint", key_fingerprint)
+def find_by_id(registration_id: int) -> RegistrationRecord | None:
+    return _one_by("id", registration_id)
 
 
 @translated
-def find_by_certificate(certificate_fingerprint: str) -> RegistrationRecord | None:
-    return _one_by("certificate_fingerprint", certificate_fingerprint)
+def find_by_key(key_fingerprint: str) -> RegistrationRecord | None:
+    return _one_by("key_fingerprint", key_fingerprint)
 
 
 # peewee compiles a query anew on every call, which for this wide table costs
@@ -84,7 +87,8 @@ def add(**fields) -> RegistrationRecord:
             raise UsernameTaken(fields["username"])
         if fields.get("key_fingerprint") and _one_by("key_fingerprint", fields["key_fingerprint"]) is not None:
             raise PublicKeyTaken(fields["key_fingerprint"])
-        registration_id = Registration.insert(revision=next_revision(), **fields).execute()
+        registration_id = next_registration_id()
+        Registration.insert(id=registration_id, revision=next_revision(), **fields).execute()
         return _one_by("id", registration_id)
 
 
@@ -124,6 +128,19 @@ def decide(registration_id: int, while_status: str, **fields) -> bool:
 
 
 @translated
+def touch(registration_id: int) -> None:
+    """Mark a registration changed (its certificates changed) for readers of ``summaries``."""
+    Registration.update(revision=next_revision()).where(Registration.id == registration_id).execute()
+
+
+@translated
+def set_key(registration_id: int, key_fingerprint: str) -> None:
+    """The client's key after a renewal with a new one; call inside the write transaction."""
+    Registration.update(key_fingerprint=key_fingerprint, revision=next_revision()).where(
+        Registration.id == registration_id).execute()
+
+
+@translated
 def remove(registration_id: int, only_if_status: str | None = None) -> bool:
     """Delete a registration (only while it has ``only_if_status``, when given)."""
     condition = Registration.id == registration_id
@@ -139,13 +156,13 @@ def summaries(status: str | None = None, changed_after: int | None = None) -> li
     """Rows for list views (columns as in ``_SUMMARY_SQL``, roles as a tuple), oldest request first."""
     conditions, parameters = [], []
     if status is not None:
-        conditions.append("status = ?")
+        conditions.append("r.status = ?")
         parameters.append(status)
     if changed_after is not None:
-        conditions.append("revision > ?")
+        conditions.append("r.revision > ?")
         parameters.append(changed_after)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    cursor = db.execute_sql(f"{_SUMMARY_SQL}{where} ORDER BY requested_at, id", parameters)
+    cursor = db.execute_sql(f"{_SUMMARY_SQL}{where} ORDER BY r.requested_at, r.id", parameters)
     return [(row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:]) for row in cursor]
 
 

@@ -1,4 +1,4 @@
-"""The registry's open/locked deadline and its change counter."""
+"""The registry's one row of state: the open/locked deadline, its counters, the current CRL."""
 
 from __future__ import annotations
 
@@ -34,3 +34,29 @@ def next_revision() -> int:
 @translated
 def current_revision() -> int:
     return RegistryState.select(RegistryState.revision).where(_THE_ROW).scalar()
+
+
+@translated
+def next_registration_id() -> int:
+    """A registration id never handed out before; call inside the write transaction."""
+    return (
+        RegistryState.update(last_registration_id=RegistryState.last_registration_id + 1)
+        .where(_THE_ROW)
+        .returning(RegistryState.last_registration_id)
+        .execute()[0]
+        .last_registration_id
+    )
+
+
+@translated
+def current_crl() -> tuple[int, bytes | None, float | None]:
+    """(number, DER, next update) of the CRL issued last; (0, None, None) before the first."""
+    row = (RegistryState.select(RegistryState.crl_number, RegistryState.crl_der, RegistryState.crl_next_update)
+           .where(_THE_ROW).tuples().get())
+    return row[0], None if row[1] is None else bytes(row[1]), row[2]
+
+
+@translated
+def store_crl(number: int, der: bytes, next_update: float) -> None:
+    """Record a newly issued CRL; call inside the write transaction that chose ``number``."""
+    RegistryState.update(crl_number=number, crl_der=der, crl_next_update=next_update).where(_THE_ROW).execute()

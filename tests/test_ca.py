@@ -11,9 +11,9 @@ from server.ca import CA_CERT_FILE, CA_KEY_FILE, SERVER_CERT_FILE, CaError, Cert
 
 
 def test_ca_is_created_once_with_an_owner_only_key_and_reused(tmp_path, clock):
-    first = CertificateAuthority.load_or_create(tmp_path, clock())
+    first = CertificateAuthority.create(tmp_path, clock())
     assert stat.S_IMODE((tmp_path / CA_KEY_FILE).stat().st_mode) == 0o600
-    again = CertificateAuthority.load_or_create(tmp_path, clock())
+    again = CertificateAuthority.load(tmp_path)
     assert again.fingerprint == first.fingerprint
     certificate = x509.load_pem_x509_certificate((tmp_path / CA_CERT_FILE).read_bytes())
     constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
@@ -24,32 +24,32 @@ def test_ca_is_created_once_with_an_owner_only_key_and_reused(tmp_path, clock):
 
 
 def test_a_key_made_readable_by_others_is_made_owner_only_again(tmp_path, clock, caplog):
-    CertificateAuthority.load_or_create(tmp_path, clock())
+    CertificateAuthority.create(tmp_path, clock())
     (tmp_path / CA_KEY_FILE).chmod(0o644)
-    CertificateAuthority.load_or_create(tmp_path, clock())
+    CertificateAuthority.load(tmp_path)
     assert stat.S_IMODE((tmp_path / CA_KEY_FILE).stat().st_mode) == 0o600
     assert "readable by others" in caplog.text
 
 
 def test_a_missing_half_is_refused_with_a_clear_reason(tmp_path, clock):
-    CertificateAuthority.load_or_create(tmp_path, clock())
+    CertificateAuthority.create(tmp_path, clock())
     (tmp_path / CA_CERT_FILE).unlink()
-    with pytest.raises(CaError, match="ca.key exists but .*ca.crt does not"):
-        CertificateAuthority.load_or_create(tmp_path, clock())
+    with pytest.raises(CaError, match="ca.crt is missing; restore it from a backup"):
+        CertificateAuthority.load(tmp_path)
 
 
 def test_a_certificate_of_another_key_is_refused(tmp_path, clock):
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
-    CertificateAuthority.load_or_create(tmp_path / "one", clock())
-    CertificateAuthority.load_or_create(tmp_path / "two", clock())
+    CertificateAuthority.create(tmp_path / "one", clock())
+    CertificateAuthority.create(tmp_path / "two", clock())
     (tmp_path / "one" / CA_CERT_FILE).write_bytes((tmp_path / "two" / CA_CERT_FILE).read_bytes())
     with pytest.raises(CaError, match="does not belong to the key"):
-        CertificateAuthority.load_or_create(tmp_path / "one", clock())
+        CertificateAuthority.load(tmp_path / "one")
 
 
 def test_server_certificate_is_reused_until_names_change(tmp_path, clock):
-    ca = CertificateAuthority.load_or_create(tmp_path, clock())
+    ca = CertificateAuthority.create(tmp_path, clock())
     ca.ensure_server_certificate(tmp_path, ["localhost"], ["127.0.0.1"], clock())
     first = (tmp_path / SERVER_CERT_FILE).read_bytes()
     ca.ensure_server_certificate(tmp_path, ["localhost"], ["127.0.0.1"], clock())
@@ -61,7 +61,7 @@ def test_server_certificate_is_reused_until_names_change(tmp_path, clock):
 
 
 def test_server_certificate_is_renewed_a_month_before_it_expires(tmp_path, clock):
-    ca = CertificateAuthority.load_or_create(tmp_path, clock())
+    ca = CertificateAuthority.create(tmp_path, clock())
     ca.ensure_server_certificate(tmp_path, ["localhost"], [], clock())
     first = (tmp_path / SERVER_CERT_FILE).read_bytes()
     clock.advance(336 * 24 * 3600)

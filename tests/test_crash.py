@@ -74,8 +74,8 @@ def check_database(registry: Registry, agents: dict, client: Client) -> None:
     try:
         assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = database.execute(
-            "SELECT username, status, certificate_pem, certificate_serial, certificate_fingerprint "
-            "FROM registration").fetchall()
+            "SELECT r.username, r.status, c.pem, c.serial, c.fingerprint "
+            "FROM registration r LEFT JOIN certificate c ON c.registration_id = r.id").fetchall()
         grants = {row[0] for row in database.execute("SELECT username FROM audit_entry WHERE action = 'grant'")}
     finally:
         database.close()

@@ -48,6 +48,8 @@ REGISTER = "/api/client-registry/register"
 CA = "/api/client-registry/ca"
 WHOAMI = "/api/auth/whoami"
 OPENAPI = "/api/openapi.json"
+CRL = "/api/client-registry/crl"
+RENEW = "/api/client-registry/renew"
 
 CONFORMANCE = [status_code_conformance, content_type_conformance, response_headers_conformance,
                response_schema_conformance]
@@ -96,7 +98,8 @@ def test_document_names_every_route_the_app_serves_and_no_other(service):
     served = {(route.method, route.rule) for route in create_app(service).routes}
     documented = {(method.upper(), path) for path, item in DOCUMENT["paths"].items() for method in item}
 
-    assert served == documented == {("POST", REGISTER), ("GET", CA), ("GET", WHOAMI), ("GET", OPENAPI)}
+    assert served == documented == {("POST", REGISTER), ("GET", CA), ("GET", WHOAMI), ("GET", OPENAPI),
+                                    ("GET", CRL), ("POST", RENEW)}
 
 
 # Per field: values on or just inside the edges of its rule, and values just past them.
@@ -242,13 +245,31 @@ def test_every_documented_response_is_real_and_conforms(server, service, session
         == "certificate"
     assert api.send("GET", WHOAMI).status_code == 401
 
+    mtls = {"cert": (str(certificate_file), str(key_file))}
+    renewed = api.send("POST", RENEW, json={"csr": make_csr("dev_one")[0]}, **mtls)
+    assert (renewed.status_code, renewed.json()["status"]) == (201, "granted")
+    dev_four_csr, dev_four_key = make_csr("dev_four")
+    assert api.register({"username": "dev_four", "password": "dev-four-pw", "csr": dev_four_csr}).status_code == 202
+    as_dev_one = {"auth": ("dev_one", "dev-one-pw")}
+    assert api.send("POST", RENEW, json={"csr": make_csr("dev_one", dev_four_key)[0]}, **as_dev_one).status_code \
+        == 409  # a key registered to another client
+    assert api.send("POST", RENEW, json={"csr": "nope"}, **as_dev_one).status_code == 400
+    assert api.send("POST", RENEW, json={"csr": csr}).status_code == 401
+    assert api.send("POST", RENEW, data=b"{}", headers={"Content-Type": "text/plain"}, **as_dev_one).status_code \
+        == 415
+    assert api.send("POST", RENEW, data=b" " * (MAX_BODY_BYTES + 1), headers={"Content-Type": "application/json"},
+                    **as_dev_one).status_code == 413
+    assert api.send("GET", CRL).headers["Content-Type"] == "application/pkix-crl"
+
     assert api.register(dev_three).status_code == 202
     service.reject("dev_three", "tester", "not one of ours")
     assert api.register(dev_three).json() == {"status": "rejected", "message": "not one of ours"}
+    assert api.send("POST", RENEW, json={"csr": csr}, auth=("dev_three", "dev-three-pw")).status_code == 403
     wrong = {**dev_three, "password": "guessed-pw"}
     allowed = service.limits.failures_per_username_and_address
     assert [api.register(wrong).status_code for _ in range(allowed + 1)] == [409] * allowed + [429]
     assert api.send("GET", WHOAMI, auth=("dev_three", "guessed-pw")).status_code == 429
+    assert api.send("POST", RENEW, json={"csr": csr}, auth=("dev_three", "guessed-pw")).status_code == 429
 
     documented = {(method.upper(), path): {int(status) for status in operation["responses"]}
                   for path, item in DOCUMENT["paths"].items() for method, operation in item.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.statuses import GRANTED, PENDING
-from storage import PublicKeyTaken, UsernameTaken, audit, db, registrations, write_transaction
+from storage import PublicKeyTaken, UsernameTaken, audit, certificates, db, registrations, write_transaction
 from storage.errors import ConstraintBroken
 from storage.models import AuditEntry
 
@@ -54,15 +54,17 @@ def test_only_one_decision_wins(database):
 def test_a_state_change_and_its_audit_entry_commit_together_or_not_at_all(database):
     first = pending("alice")
     second = pending("bob")
-    registrations.decide(first.id, PENDING, status=GRANTED, certificate_serial="c0ffee", decided_at=2.0,
-                         decided_by="a")
+    registrations.decide(first.id, PENDING, status=GRANTED, decided_at=2.0, decided_by="a")
+    certificates.add(registration_id=first.id, username="alice", serial="c0ffee", fingerprint="f" * 64,
+                     pem="-", issued_at=2.0, not_after=9.0)
     entries_before = AuditEntry.select().count()
     with pytest.raises(ConstraintBroken):
         with write_transaction():
+            registrations.decide(second.id, PENDING, status=GRANTED, decided_at=3.0, decided_by="a")
             audit.record(3.0, "a", "grant", "bob")
-            # A serial already issued: the database refuses, and the audit entry goes too.
-            registrations.decide(second.id, PENDING, status=GRANTED, certificate_serial="c0ffee", decided_at=3.0,
-                                 decided_by="a")
+            # A serial already issued: the database refuses, and the grant and its audit entry go too.
+            certificates.add(registration_id=second.id, username="bob", serial="c0ffee", fingerprint="e" * 64,
+                             pem="-", issued_at=3.0, not_after=9.0)
     assert registrations.find("bob").status == PENDING
     assert AuditEntry.select().count() == entries_before
 

@@ -84,7 +84,7 @@ def test_delete_stops_password_and_certificate_at_once(granted_alice, service, c
 
 
 def test_a_certificate_from_another_ca_does_not_get_through(service, server, tmp_path):
-    stranger_ca = CertificateAuthority.load_or_create(tmp_path, service.clock())
+    stranger_ca = CertificateAuthority.create(tmp_path, service.clock())
     csr, key = make_csr("alice")
     plan = stranger_ca.plan_client_certificate("alice", "EC", (), service.clock())
     forged = stranger_ca.issue_client_certificate(x509.load_pem_x509_csr(csr.encode()), plan)

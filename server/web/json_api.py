@@ -16,9 +16,15 @@ from importlib import resources
 
 from bottle import Bottle, HTTPResponse, request
 
-from common.api_paths import CA_PATH, OPENAPI_PATH, REGISTER_PATH, WHOAMI_PATH
+from common.api_paths import CA_PATH, CRL_PATH, OPENAPI_PATH, REGISTER_PATH, RENEW_PATH, WHOAMI_PATH
 from server.service import RegistrationService
-from server.validation import MAX_BODY_BYTES, InvalidRequest, is_json_content_type, parse_registration
+from server.validation import (
+    MAX_BODY_BYTES,
+    InvalidRequest,
+    is_json_content_type,
+    parse_registration,
+    parse_renewal,
+)
 from server.web import json_answers
 from server.web.json_answers import Answer
 
@@ -36,17 +42,23 @@ def create_app(service: RegistrationService) -> Bottle:
 
     @app.post(REGISTER_PATH)
     def register():
-        try:
-            body = _read_body(MAX_BODY_BYTES)
-        except ValueError as error:  # cheroot's complaint about a malformed chunked body
-            response = _respond(json_answers.unreadable_body(str(error)))
-            response.set_header("Connection", "close")  # what follows on the stream is garbage
-            return response
-        return _respond(registration_answer(service, body, request.environ.get("CONTENT_TYPE"), _source()))
+        return _answer_body(lambda body: registration_answer(service, body, request.environ.get("CONTENT_TYPE"),
+                                                             _source()))
+
+    @app.post(RENEW_PATH)
+    def renew():
+        return _answer_body(lambda body: renewal_answer(
+            service, body, request.environ.get("CONTENT_TYPE"), request.environ.get(CLIENT_CERTIFICATE_KEY),
+            basic_credentials(request.environ.get("HTTP_AUTHORIZATION", "")), _source()))
 
     @app.get(CA_PATH)
     def ca_certificate():
         return HTTPResponse(service.ca.certificate_pem, 200, {"Content-Type": "application/x-pem-file"})
+
+    @app.get(CRL_PATH)
+    def crl():
+        return HTTPResponse(service.crl().der, 200, {"Content-Type": "application/pkix-crl",
+                                                     "Cache-Control": "no-cache"})
 
     @app.get(WHOAMI_PATH)
     def whoami():
@@ -69,15 +81,46 @@ def create_app(service: RegistrationService) -> Bottle:
 def registration_answer(service: RegistrationService, body: bytes, content_type: str | None,
                         source: str) -> Answer:
     """The answer to ``POST register`` with this body: the wire's checks, then the core's."""
+    problem = _body_problem(body, content_type)
+    if problem is not None:
+        return problem
+    try:
+        registration = parse_registration(body)
+    except InvalidRequest as invalid:
+        return json_answers.invalid(invalid)
+    return json_answers.for_outcome(service.register(registration, source))
+
+
+def renewal_answer(service: RegistrationService, body: bytes, content_type: str | None,
+                   certificate_der: bytes | None, credentials: tuple[str, str] | None, source: str) -> Answer:
+    """The answer to ``POST renew``: the same body rules as registration, then the core's."""
+    problem = _body_problem(body, content_type)
+    if problem is not None:
+        return problem
+    try:
+        csr_pem = parse_renewal(body)
+    except InvalidRequest as invalid:
+        return json_answers.invalid(invalid)
+    return json_answers.for_outcome(service.renew(certificate_der, credentials, csr_pem, source))
+
+
+def _body_problem(body: bytes, content_type: str | None) -> Answer | None:
     if len(body) > MAX_BODY_BYTES:
         return json_answers.error(413, f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
     if not is_json_content_type(content_type):
         return json_answers.error(415, "the request body must be JSON, sent as Content-Type: application/json")
+    return None
+
+
+def _answer_body(answer) -> HTTPResponse:
+    """Read the request body and ``answer(body)``; a body that cannot be read is a 400."""
     try:
-        registration = parse_registration(body)
-    except InvalidRequest as problem:
-        return json_answers.invalid(problem)
-    return json_answers.for_outcome(service.register(registration, source))
+        body = _read_body(MAX_BODY_BYTES)
+    except ValueError as error:  # cheroot's complaint about a malformed chunked body
+        response = _respond(json_answers.unreadable_body(str(error)))
+        response.set_header("Connection", "close")  # what follows on the stream is garbage
+        return response
+    return _respond(answer(body))
 
 
 def openapi_document_bytes() -> bytes:
