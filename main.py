@@ -1,6 +1,6 @@
 """Client Registry: the admin window with the HTTPS server (default), the server
 alone (``--headless``), the admin command line (``admin …``) and the agent's
-enrolment tool (``enroll …``)."""
+tools (``enroll …``, ``renew …``)."""
 
 from __future__ import annotations
 
@@ -29,13 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--public-url", type=_public_url, metavar="URL",
                         help="how agents reach this registry, e.g. https://registry.plant.example:8443; issued "
                              "certificates then name URL/api/client-registry/crl as their CRL distribution point")
-    subparsers = parser.add_subparsers(dest="command", metavar="{admin,enroll}")
+    subparsers = parser.add_subparsers(dest="command", metavar="{admin,enroll,renew}")
 
     from cli.admin import add_admin_parser
     from client.enroll import add_enroll_parser
+    from client.renew import add_renew_parser
 
     add_admin_parser(subparsers, parents=[data])
     add_enroll_parser(subparsers)
+    add_renew_parser(subparsers)
     return parser
 
 
@@ -60,8 +62,8 @@ def _public_url(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["enroll"]:
-        return run_enroll_only(argv)
+    if argv[:1] in (["enroll"], ["renew"]):
+        return run_agent_only(argv)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -77,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         from cli.admin import run_admin
 
         return run_admin(args)
-    if args.command == "enroll":  # reached only as `main.py --option enroll`
-        return run_enroll_only(argv[argv.index("enroll"):])
+    if args.command in ("enroll", "renew"):  # reached only as `main.py --option enroll`
+        return run_agent_only(argv[argv.index(args.command):])
     from server.limits import Limits
 
     args.limits = Limits(pending_max_age_seconds=args.pending_max_age * 3600)
@@ -89,12 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     return run_window(args)
 
 
-def run_enroll_only(argv: list[str]) -> int:
+def run_agent_only(argv: list[str]) -> int:
     """The agent side, without importing the server's packages or Qt: on a device
     only the standard library and cryptography need to be installed."""
-    from client.__main__ import main as enroll_main
+    from client.__main__ import main as agent_main
 
-    return enroll_main(argv, prog="main.py")
+    return agent_main(argv, prog="main.py")
 
 
 def run_headless(args: argparse.Namespace) -> int:

@@ -49,8 +49,15 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "client-registry"
 
 
-def has_registry(data_dir: Path) -> bool:
-    return (Path(data_dir) / DATABASE_FILE).exists()
+def wait_for_registry(data_dir: Path, seconds: float) -> bool:
+    """Whether ``data_dir`` holds a registry, waiting up to ``seconds`` for one that a
+    process starting at the same moment is still creating."""
+    deadline = time.monotonic() + seconds
+    while not (Path(data_dir) / DATABASE_FILE).exists():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Limits(),

@@ -26,7 +26,11 @@ from server.service import (
 )
 from server.lifecycle import REASONS
 from server.statuses import STATUSES
-from wiring import has_registry, open_registry
+from wiring import open_registry, wait_for_registry
+
+# A server started a moment ago (`main.py --headless … &` and then `admin open`)
+# may not have created its registry yet: give it this long before refusing.
+REGISTRY_GRACE_SECONDS = 5
 
 
 def add_admin_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None:
@@ -77,7 +81,7 @@ def _fingerprint(text: str) -> str:
 
 def run_admin(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
-    if not has_registry(data_dir):
+    if not wait_for_registry(data_dir, REGISTRY_GRACE_SECONDS):
         return _refuse(f"there is no registry in {data_dir}; start the server once, or check --data-dir")
     try:
         service = open_registry(data_dir)

@@ -22,20 +22,27 @@ def save_grant(granted: dict, identity: Identity, trusted: TrustedCa, out: Path)
     """Write ``NAME.crt`` and ``ca.crt`` into ``out`` (the key is there already);
     the paths of the three files. Nothing is written unless the certificate is for
     this key and chains to the CA trusted from the start."""
-    certificate = _certificate(granted, "certificate")
-    ca = _certificate(granted, "caCertificate")
-    if certificate_fingerprint(ca) != trusted.fingerprint:
-        raise Untrusted("the registry granted the request with a CA other than the one trusted at the start")
-    try:
-        certificate.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature):
-        raise Untrusted("the issued certificate is not signed by the registry's CA") from None
-    if public_der(certificate.public_key()) != public_der(identity.key.public_key()):
-        raise EnrollError("the issued certificate is for another key than this device's")
+    certificate, ca = checked_certificate(granted, identity.key.public_key(), trusted)
     certificate_path, ca_path = out / f"{identity.username}.crt", out / CA_FILE
     write_atomically(certificate_path, certificate.public_bytes(Encoding.PEM), PUBLIC)
     write_atomically(ca_path, ca.public_bytes(Encoding.PEM), PUBLIC)
     return [identity.key_path, certificate_path, ca_path]
+
+
+def checked_certificate(granted: dict, public_key, trusted: TrustedCa) -> tuple[x509.Certificate, x509.Certificate]:
+    """The issued certificate and the CA from a ``201`` body, once the certificate is
+    known to be for ``public_key`` and signed by the CA trusted from the start."""
+    certificate = _certificate(granted, "certificate")
+    ca = _certificate(granted, "caCertificate")
+    if certificate_fingerprint(ca) != trusted.fingerprint:
+        raise Untrusted("the registry answered with a CA other than the one trusted")
+    try:
+        certificate.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        raise Untrusted("the issued certificate is not signed by the registry's CA") from None
+    if public_der(certificate.public_key()) != public_der(public_key):
+        raise EnrollError("the issued certificate is for another key than this device's")
+    return certificate, ca
 
 
 def describe_grant(granted: dict) -> str:

@@ -82,9 +82,9 @@ class Registry:
     def get(self, path: str, timeout: float) -> Reply:
         return self._request("GET", path, None, {}, timeout)
 
-    def post_json(self, path: str, document: dict, timeout: float) -> Reply:
+    def post_json(self, path: str, document: dict, timeout: float, headers: dict | None = None) -> Reply:
         body = json.dumps(document).encode("utf-8")
-        return self._request("POST", path, body, {"Content-Type": "application/json"}, timeout)
+        return self._request("POST", path, body, {"Content-Type": "application/json", **(headers or {})}, timeout)
 
     def _request(self, method: str, path: str, body: bytes | None, headers: dict, timeout: float) -> Reply:
         connection = http.client.HTTPSConnection(self.url.host, self.url.port, context=self.context, timeout=timeout)

@@ -6,6 +6,8 @@ request and turns the outcome (``server.outcomes``) into its own answer.
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
 
 from cryptography import x509
@@ -16,12 +18,30 @@ from server.ca import CertificateAuthority
 from server.csr import CsrError, check_csr, issuable_san
 from server.lifecycle import CertificateLifecycle
 from server.limits import FailedAttempts, Limits, Throttle
-from server.outcomes import AgentOutcome, Authenticated, Granted, Locked, Pending, Refused, RefusalKind, Rejected
+from server.outcomes import (
+    UNAVAILABLE_RETRY_AFTER,
+    AgentOutcome,
+    Authenticated,
+    Granted,
+    Locked,
+    Pending,
+    Refused,
+    RefusalKind,
+    Rejected,
+)
 from server.passwords import VerifiedPasswords, hash_password
 from server.poll_log import PollLog
 from server.statuses import GRANTED, PENDING, REJECTED
 from server.validation import FieldError, Permission, RegistrationRequest
-from storage import PublicKeyTaken, UsernameTaken, audit, certificates, registrations, write_transaction
+from storage import (
+    DatabaseUnavailable,
+    PublicKeyTaken,
+    UsernameTaken,
+    audit,
+    certificates,
+    registrations,
+    write_transaction,
+)
 from storage.records import RegistrationRecord
 
 Clock = Callable[[], float]
@@ -37,6 +57,25 @@ TOO_MANY_NEW_REQUESTS = "too many new registrations from this address; try again
 UNAUTHENTICATED = "authentication required: a granted client's password or certificate"
 NOT_GRANTED = "only a granted client can renew its certificate"
 NO_CERTIFICATE = "the client was granted without a CSR, so there is no certificate to renew"
+UNAVAILABLE = "the registry cannot store anything right now; try again later"
+
+log = logging.getLogger(__name__)
+
+
+def _come_back_later(answer):
+    """A database that cannot be used now (a full disk, a lock held too long) is the
+    registry's trouble, not the agent's: it is told when to try again, and nothing
+    half-done was written (every write is one transaction)."""
+
+    @functools.wraps(answer)
+    def guarded(*args, **kwargs):
+        try:
+            return answer(*args, **kwargs)
+        except DatabaseUnavailable as error:
+            log.warning("answered %s with 503: %s", answer.__name__, error)
+            return Refused(UNAVAILABLE, RefusalKind.UNAVAILABLE, retry_after=UNAVAILABLE_RETRY_AFTER)
+
+    return guarded
 
 
 class AgentProtocol:
@@ -51,6 +90,7 @@ class AgentProtocol:
         self._new_requests = Throttle(limits.new_requests_per_address, limits.new_request_window_seconds, clock)
         self.polls = PollLog()
 
+    @_come_back_later
     def register(self, request: RegistrationRequest, source: str) -> AgentOutcome:
         """A registration request or a poll of one (SPEC: HTTP API, the status table)."""
         existing = registrations.find(request.username)
@@ -58,6 +98,7 @@ class AgentProtocol:
             return self._new_request(request, source)
         return self._known_request(existing, request, source)
 
+    @_come_back_later
     def whoami(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
                source: str) -> Authenticated | Refused:
         """A granted client by its certificate, else by its password (SPEC: whoami)."""
@@ -70,6 +111,7 @@ class AgentProtocol:
         return Authenticated(registration.username, tuple(registration.granted_roles or ()),
                              _permissions(registration.granted_permissions), method)
 
+    @_come_back_later
     def renew(self, certificate_der: bytes | None, credentials: tuple[str, str] | None, csr_pem: str,
               source: str) -> Granted | Refused:
         """A granted client's new certificate for a new (or the same) key, without an

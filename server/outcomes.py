@@ -15,6 +15,7 @@ from server.validation import FieldError, Permission
 
 LOCKED_RETRY_AFTER = 10
 PENDING_RETRY_AFTER = 5
+UNAVAILABLE_RETRY_AFTER = 30
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class RefusalKind(enum.Enum):
     TOO_MANY_FAILURES = "too-many-failures"
     TOO_MANY_NEW_REQUESTS = "too-many-new-requests"
     UNAUTHENTICATED = "unauthenticated"  # no valid credentials for an authenticated call
-    NOT_ALLOWED = "not-allowed"  # an administrative action that cannot be done
+    NOT_ALLOWED = "not-allowed"  # an action the client's (or request's) state does not allow
+    UNAVAILABLE = "unavailable"  # the database cannot be used now (full, busy, read-only): come back later
 
 
 class Refused(Exception):

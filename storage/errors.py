@@ -32,7 +32,19 @@ class ConstraintBroken(StorageError):
     """A write broke a rule of the schema that the code checks first; a bug, or a race the checks missed."""
 
 
-def translate(error: Exception) -> StorageError:
+def translate(error: DatabaseError) -> StorageError:
+    """This module's error for peewee's ``error``, told by what started it.
+
+    On a full disk SQLite rolls the transaction back by itself, and peewee's own
+    rollback then fails with "cannot rollback - no transaction is active": the
+    first error in the chain says why."""
+    link = error.__context__
+    while link is not None:  # through the driver's own exceptions that peewee wraps
+        if isinstance(link, (DatabaseError, StorageError)):
+            error = link
+        link = link.__context__
+    if isinstance(error, StorageError):
+        return error
     if isinstance(error, IntegrityError):
         return ConstraintBroken(str(error))
     return DatabaseUnavailable(str(error))

@@ -38,7 +38,9 @@ def free_port() -> int:
 class Registry:
     """``main.py --headless`` in a subprocess on a fixed free port, restartable."""
 
-    def __init__(self, folder: Path, *extra_arguments: str):
+    def __init__(self, folder: Path, *extra_arguments: str, root: Path = ROOT):
+        """``root``: where main.py is (another release's checkout, for upgrade tests)."""
+        self.root = root
         self.folder = folder
         self.data_dir = folder / "data"
         self.port = free_port()
@@ -57,7 +59,7 @@ class Registry:
             self.process = subprocess.Popen(
                 [sys.executable, "main.py", "--headless", "--host", "127.0.0.1", "--port", str(self.port),
                  "--data-dir", str(self.data_dir), *self.extra_arguments],
-                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stream)
+                cwd=self.root, stdout=subprocess.DEVNULL, stderr=stream)
         wait_until(lambda: f"listening on {self.url}" in self.log.read_text() or self.process.poll() is not None,
                    "the server to listen")
         assert self.process.poll() is None, self.log.read_text()
@@ -81,7 +83,7 @@ class Registry:
 
     def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         done = subprocess.run([sys.executable, "main.py", "admin", "--data-dir", str(self.data_dir), *args],
-                              cwd=ROOT, capture_output=True, text=True, timeout=WAIT_SECONDS)
+                              cwd=self.root, capture_output=True, text=True, timeout=WAIT_SECONDS)
         if check:
             assert done.returncode == 0, done.stderr
         return done

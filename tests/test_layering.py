@@ -96,11 +96,12 @@ def run_blocked(blocked: set[str], code: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
-def test_main_enroll_needs_neither_the_server_nor_qt():
+@pytest.mark.parametrize("command, option", [("enroll", "--ca-fingerprint"), ("renew", "--keep-key")])
+def test_the_agent_tools_need_neither_the_server_nor_qt(command, option):
     result = run_blocked(QT | WEB | {"gui", "server", "storage", "cli", "peewee", "wiring"},
-                         "import sys, main; sys.exit(main.main(['enroll', '--help']))")
+                         f"import sys, main; sys.exit(main.main([{command!r}, '--help']))")
     assert result.returncode == 0, result.stderr
-    assert "--ca-fingerprint" in result.stdout
+    assert option in result.stdout
 
 
 @pytest.mark.parametrize("module", ["server.service", "wiring", "cli.admin", "server.web.json_api", "storage"])

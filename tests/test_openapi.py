@@ -49,6 +49,8 @@ CA = "/api/client-registry/ca"
 WHOAMI = "/api/auth/whoami"
 OPENAPI = "/api/openapi.json"
 CRL = "/api/client-registry/crl"
+# 503 needs a full disk: tests/test_data_folder.py makes one and checks the answer.
+UNAVAILABLE = {503}
 RENEW = "/api/client-registry/renew"
 
 CONFORMANCE = [status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -271,7 +273,7 @@ def test_every_documented_response_is_real_and_conforms(server, service, session
     assert api.send("GET", WHOAMI, auth=("dev_three", "guessed-pw")).status_code == 429
     assert api.send("POST", RENEW, json={"csr": csr}, auth=("dev_three", "guessed-pw")).status_code == 429
 
-    documented = {(method.upper(), path): {int(status) for status in operation["responses"]}
+    documented = {(method.upper(), path): {int(status) for status in operation["responses"]} - UNAVAILABLE
                   for path, item in DOCUMENT["paths"].items() for method, operation in item.items()}
     assert dict(api.statuses) == documented
 

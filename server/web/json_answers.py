@@ -27,6 +27,7 @@ REFUSAL_STATUS = {
     RefusalKind.TOO_MANY_NEW_REQUESTS: 429,
     RefusalKind.UNAUTHENTICATED: 401,
     RefusalKind.NOT_ALLOWED: 403,
+    RefusalKind.UNAVAILABLE: 503,
 }
 
 
