@@ -17,7 +17,9 @@ from server.outcomes import Refused
 from server.queries import load
 from server.statuses import GRANTED, PENDING, REJECTED
 from server.validation import Permission
+from server.views import ReviewedRequest
 from storage import audit, certificates, registrations, registry_state, write_transaction
+from storage.records import RegistrationRecord
 
 DEFAULT_OPEN_SECONDS = 300
 MAX_OPEN_SECONDS = 24 * 3600
@@ -57,13 +59,15 @@ class Administration:
         permissions: Iterable[Permission] | None = None,
         sans: Iterable[SubjectAltName] = (),
         expected_fingerprint: str | None = None,
+        reviewed: ReviewedRequest | None = None,
     ) -> str:
         """Grant a pending request; issue its certificate when it sent a CSR. Returns the username.
 
         ``roles`` and ``permissions`` default to everything requested and may
         only narrow it; ``sans`` must be among the CSR's and defaults to none.
+        With ``reviewed``, only the request the administrator looked at is granted.
         """
-        registration = load(username)
+        registration = _load_reviewed(username, reviewed)
         if registration.status != PENDING:
             raise Refused(f"{registration.username} is {registration.status}, not pending")
         requested_permissions = [Permission.from_json(p) for p in registration.permissions]
@@ -102,8 +106,9 @@ class Administration:
                          _grant_detail(granted_roles, granted_permissions, serial, sans))
         return registration.username
 
-    def reject(self, username: str, actor: str, reason: str | None = None) -> None:
-        registration = load(username)
+    def reject(self, username: str, actor: str, reason: str | None = None,
+               reviewed: ReviewedRequest | None = None) -> None:
+        registration = _load_reviewed(username, reviewed)
         if registration.status != PENDING:
             raise Refused(f"{registration.username} is {registration.status}, not pending")
         reason = (reason or "").strip() or None
@@ -162,6 +167,19 @@ class Administration:
                                  f"pending for more than {max_age / 3600:g} hours")
                     expired += 1
         return expired
+
+
+def _load_reviewed(username: str, reviewed: ReviewedRequest | None) -> RegistrationRecord:
+    """The registration a decision is about; Refused when it is not the one reviewed.
+
+    Ids are never reused, so a request deleted (or expired) and registered anew
+    under the same name, say by an impostor while the review was open, is
+    another request, and so is one whose content changed."""
+    registration = load(username)
+    if reviewed is not None and reviewed != ReviewedRequest(registration.id, registration.request_digest):
+        raise Refused(f"the request of {registration.username} that was reviewed was deleted, expired or "
+                      "replaced meanwhile; nothing changed: review the current one")
+    return registration
 
 
 def fingerprint_argument(text: str) -> str:

@@ -11,7 +11,14 @@ from server.lifecycle import CertificateLifecycle
 from server.outcomes import Refused
 from server.statuses import PENDING, STATUSES
 from server.validation import Permission
-from server.views import AuditRecord, Changes, RegistrationDetails, RegistrationSummary, RegistryStatus
+from server.views import (
+    AuditRecord,
+    Changes,
+    RegistrationDetails,
+    RegistrationSummary,
+    RegistryStatus,
+    ReviewedRequest,
+)
 from storage import audit, read_snapshot, registrations, registry_state
 from storage.records import RegistrationRecord
 
@@ -57,6 +64,7 @@ class Queries:
         history = self._lifecycle.history(registration.id)
         shown = next((view for view in reversed(history) if view.revoked_at is None), None)
         return RegistrationDetails(
+            reviewed=ReviewedRequest(registration.id, registration.request_digest),
             username=registration.username,
             status=registration.status,
             source_address=registration.source_address,

@@ -29,7 +29,14 @@ from server.limits import Limits
 from server.outcomes import AgentOutcome, Authenticated, Granted, Refused
 from server.queries import Queries
 from server.validation import Permission, RegistrationRequest
-from server.views import AuditRecord, Changes, RegistrationDetails, RegistrationSummary, RegistryStatus
+from server.views import (
+    AuditRecord,
+    Changes,
+    RegistrationDetails,
+    RegistrationSummary,
+    RegistryStatus,
+    ReviewedRequest,
+)
 from storage import StorageError as RegistryUnavailable
 from storage import close_db
 
@@ -81,13 +88,14 @@ class RegistrationService:
 
     def grant(self, username: str, actor: str, *, roles: Iterable[str] | None = None,
               permissions: Iterable[Permission] | None = None, sans: Iterable[SubjectAltName] = (),
-              expected_fingerprint: str | None = None) -> RegistrationDetails:
+              expected_fingerprint: str | None = None, reviewed: ReviewedRequest | None = None) -> RegistrationDetails:
         granted = self._administration.grant(username, actor, roles=roles, permissions=permissions, sans=sans,
-                                             expected_fingerprint=expected_fingerprint)
+                                             expected_fingerprint=expected_fingerprint, reviewed=reviewed)
         return self.details(granted)
 
-    def reject(self, username: str, actor: str, reason: str | None = None) -> None:
-        self._administration.reject(username, actor, reason)
+    def reject(self, username: str, actor: str, reason: str | None = None,
+               reviewed: ReviewedRequest | None = None) -> None:
+        self._administration.reject(username, actor, reason, reviewed)
 
     def delete(self, username: str, actor: str) -> None:
         self._administration.delete(username, actor)

@@ -42,9 +42,18 @@ class RegistrationSummary(NamedTuple):
 
 
 @dataclass(frozen=True)
+class ReviewedRequest:
+    """The request an administrator looked at: a decision applies to it or to nothing."""
+
+    id: int
+    digest: str
+
+
+@dataclass(frozen=True)
 class RegistrationDetails:
     """Everything the review dialog and ``admin show`` display about one registration."""
 
+    reviewed: ReviewedRequest  # what a decision taken on these details must name
     username: str
     status: str
     source_address: str

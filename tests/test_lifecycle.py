@@ -237,3 +237,20 @@ def test_public_url_names_the_crl_distribution_point(tmp_path, clock):
         x509.CRLDistributionPoints).value
     assert [name.value for point in points for name in point.full_name] == [
         "https://registry.plant.example:8443/api/client-registry/crl"]
+
+
+def test_a_decision_names_the_request_that_was_reviewed(service, client):
+    """An impostor who registers a deleted name while its review is open is not granted."""
+    service.open("tester")
+    client.register({"username": "alice", "password": PASSWORD, "csr": make_csr("alice")[0]})
+    reviewed = service.details("alice").reviewed
+    service.delete("alice", "tester")
+    client.register({"username": "alice", "password": "impostor-pw", "csr": make_csr("alice")[0]})
+    for decide in (lambda: service.grant("alice", "tester", reviewed=reviewed),
+                   lambda: service.reject("alice", "tester", reviewed=reviewed)):
+        with pytest.raises(Refused, match="that was reviewed was deleted, expired or replaced meanwhile"):
+            decide()
+    assert service.details("alice").status == "pending"
+    assert service.details("alice").reviewed.id > reviewed.id
+    service.grant("alice", "tester", reviewed=service.details("alice").reviewed)
+    assert service.details("alice").status == "granted"
