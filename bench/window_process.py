@@ -42,7 +42,7 @@ from bench.stored_rows import store_registrations  # noqa: E402
 from wiring import open_registry, start_server  # noqa: E402
 from server.ca import CA_CERT_FILE  # noqa: E402
 from storage import close_db  # noqa: E402
-from storage.registrations import PENDING  # noqa: E402
+from server.statuses import PENDING  # noqa: E402
 
 ROWS = 10_000
 UPDATES = 10
