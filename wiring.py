@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from common.files import check_private_folder
 from server.ca import CA_CERT_FILE, CertificateAuthority
 from server.chores import ChoreRunner, registry_chores
 from server.limits import Limits
@@ -45,9 +46,13 @@ def has_registry(data_dir: Path) -> bool:
 
 
 def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Limits()) -> RegistrationService:
-    """The service over ``data_dir``, creating the folder, database and CA on first use."""
+    """The service over ``data_dir``, creating the folder, database and CA on first use.
+
+    Raises ``UnsafePath`` (an OSError) for a folder another user owns or may write to."""
     data_dir = Path(data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Another local user's folder would hand them the CA key and the password hashes.
+    check_private_folder(data_dir)
     init_db(data_dir)
     return RegistrationService(CertificateAuthority.load_or_create(data_dir, clock()), clock, limits)
 

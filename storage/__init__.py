@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from common.files import make_owner_only
 
 from storage.database import BUSY_TIMEOUT_SECONDS, PRAGMAS, close_db, db, read_snapshot, write_transaction
 from storage.errors import DatabaseUnavailable, PublicKeyTaken, StorageError, UsernameTaken
@@ -14,11 +17,27 @@ DATABASE_FILE = "registry.sqlite3"
 def init_db(data_dir: Path) -> Path:
     """Point the database at ``data_dir``; create the schema on first start."""
     path = Path(data_dir) / DATABASE_FILE
+    _make_owner_only_files(path)
     db.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_SECONDS)
     with write_transaction():  # raises storage's own errors for a damaged or read-only file
         db.create_tables(MODELS, safe=True)
         RegistryState.insert(id=RegistryState.SINGLETON_ID).on_conflict_ignore().execute()
     return path
+
+
+def _make_owner_only_files(path: Path) -> None:
+    """The database holds the password hashes: owner-only, like the CA key.
+
+    SQLite creates the -wal and -shm files with the mode of the database file
+    (https://www.sqlite.org/src/doc/trunk/src/os_unix.c, findCreateFileMode),
+    so creating that file owner-only before SQLite does is enough for new
+    ones; files an earlier release left readable are made owner-only. Never
+    through a symbolic link (O_NOFOLLOW, and make_owner_only's own check).
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if name.exists():
+            make_owner_only(name)
 
 
 __all__ = [
