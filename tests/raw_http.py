@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
-from dataclasses import dataclass
 
-
-@dataclass
-class RawReply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def json(self):
-        return json.loads(self.body)
+from tests.helpers import Reply
 
 
 def tls_connection(port: int, source: str = "127.0.0.1", timeout: float = 10) -> ssl.SSLSocket:
@@ -26,7 +15,7 @@ def tls_connection(port: int, source: str = "127.0.0.1", timeout: float = 10) ->
     return ssl._create_unverified_context().wrap_socket(raw)
 
 
-def exchange(port: int, request: bytes) -> RawReply:
+def exchange(port: int, request: bytes) -> Reply:
     """Send ``request`` and read the one answer, up to the server closing or 10 s."""
     with tls_connection(port) as tls:
         tls.sendall(request)
@@ -42,7 +31,7 @@ def exchange(port: int, request: bytes) -> RawReply:
     head, _, body = received.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
-    return RawReply(int(status_line.split()[1]), headers, body)
+    return Reply(int(status_line.split()[1]), headers, body)
 
 
 def _expected_length(received: bytes) -> int:
