@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from common.api_paths import CRL_PATH
-from common.files import PUBLIC, write_atomically
+from common.files import PUBLIC, check_private_folder, write_atomically
 from server.ca import CA_CERT_FILE, CaError, CertificateAuthority
 from server.chores import ChoreRunner, registry_chores
 from server.limits import Limits
@@ -69,9 +69,12 @@ def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Lim
     holds no registry, once even when several processes start on a fresh folder
     together (they take turns under a lock), and a folder whose CA files or
     database went missing is refused with CaError naming what is missing.
+    Raises ``UnsafePath`` (an OSError) for a folder another user owns or may write to.
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Another local user's folder would hand them the CA key and the password hashes.
+    check_private_folder(data_dir)
     with _setup_lock(data_dir):
         database = data_dir / DATABASE_FILE
         had_database = database.exists() and database.stat().st_size > 0

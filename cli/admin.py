@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cli import render
 from cli.render import when
+from common.files import UnsafePath
 from common.visible import make_visible
 from server.actors import admin_actor
 from server.ca import CaError
@@ -88,7 +89,7 @@ def run_admin(args: argparse.Namespace) -> int:
         return _COMMANDS[args.admin_command](service, args)
     except Refused as refusal:
         return _refuse(str(refusal))
-    except CaError as error:
+    except (CaError, UnsafePath) as error:
         return _refuse(str(error))
     except RegistryUnavailable as error:
         return _refuse(f"the database cannot be used right now ({error})")

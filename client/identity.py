@@ -8,6 +8,7 @@ request and reused whenever the tool runs again for the same username.
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,12 @@ from cryptography.x509.oid import NameOID
 from client.console import say
 from client.errors import EnrollError, UsageError
 from common.csr import build_csr
-from common.files import OWNER_ONLY, make_owner_only, write_atomically
+from common.files import OWNER_ONLY, UnsafePath, read_secret, write_atomically
 from common.fingerprints import key_fingerprint
 from common.key_policy import CURVES, RSA_MAX_BITS, RSA_MIN_BITS
 
 MAX_KEY_FILE_BYTES = 64 * 1024
+MAX_PASSWORD_FILE_BYTES = 4096
 GENERATED_PASSWORD_BYTES = 24  # 32 URL-safe characters
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -61,7 +63,10 @@ def describe_key(key) -> str:
 
 def read_key_file(path: Path) -> PrivateKey:
     """An unencrypted PEM private key of an accepted type, or UsageError saying what is wrong."""
-    data = _read_small(path, MAX_KEY_FILE_BYTES, UsageError)
+    return _parse_key(path, _read_small(path, MAX_KEY_FILE_BYTES, UsageError))
+
+
+def _parse_key(path: Path, data: bytes) -> PrivateKey:
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
@@ -74,8 +79,12 @@ def read_key_file(path: Path) -> PrivateKey:
 
 def read_password_file(path: Path) -> str:
     """The file's first line, without its line ending."""
+    return _first_line(path, _read_small(path, MAX_PASSWORD_FILE_BYTES, UsageError))
+
+
+def _first_line(path: Path, data: bytes) -> str:
     try:
-        lines = _read_small(path, 4096, UsageError).decode("utf-8").splitlines()
+        lines = data.decode("utf-8").splitlines()
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not UTF-8 text") from None
     if not lines or not lines[0]:
@@ -93,11 +102,9 @@ def prepare_identity(username: str, out: Path, given_key: PrivateKey | None, giv
 
 
 def _stored_or_new_key(path: Path, given: PrivateKey | None) -> PrivateKey:
-    if path.exists():
-        if make_owner_only(path):
-            say(f"{path} was readable by others; made it owner-only")
+    if os.path.lexists(path):
         try:
-            stored = read_key_file(path)
+            stored = _parse_key(path, _read_stored_secret(path, MAX_KEY_FILE_BYTES))
         except UsageError as error:
             raise EnrollError(f"{error}; move it away or choose another --out") from None
         if given is not None and public_der(given.public_key()) != public_der(stored.public_key()):
@@ -129,9 +136,8 @@ def _stored_or_new_csr(path: Path, username: str, key: PrivateKey) -> str:
 
 
 def _stored_or_new_password(path: Path) -> str:
-    if path.exists():
-        make_owner_only(path)
-        return read_password_file(path)
+    if os.path.lexists(path):
+        return _first_line(path, _read_stored_secret(path, MAX_PASSWORD_FILE_BYTES))
     password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
     write_atomically(path, (password + "\n").encode("ascii"), OWNER_ONLY)
     say(f"password: generated, stored in {path}")
@@ -140,6 +146,20 @@ def _stored_or_new_password(path: Path) -> str:
 
 def public_der(public_key) -> bytes:
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _read_stored_secret(path: Path, limit: int) -> bytes:
+    """A key or password the tool stored in ``--out`` earlier: owned by us, owner-only, not
+    a link. Anything else may have been planted by another user, and is refused."""
+    try:
+        data = read_secret(path, limit)
+    except UnsafePath as problem:
+        raise EnrollError(f"{problem}; move it away or choose another --out") from None
+    except OSError as problem:
+        raise EnrollError(f"cannot read {path}: {problem.strerror or problem}") from None
+    if len(data) > limit:
+        raise EnrollError(f"{path} is larger than {limit} bytes")
+    return data
 
 
 def _read_small(path: Path, limit: int, error: type[EnrollError]) -> bytes:

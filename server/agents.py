@@ -29,7 +29,7 @@ from server.outcomes import (
     RefusalKind,
     Rejected,
 )
-from server.passwords import VerifiedPasswords, hash_password
+from server.passwords import VerifiedPasswords, hash_password, verify_against_nothing
 from server.poll_log import PollLog
 from server.statuses import GRANTED, PENDING, REJECTED
 from server.validation import FieldError, Permission, RegistrationRequest
@@ -85,7 +85,7 @@ class AgentProtocol:
         self._clock = clock
         self._lifecycle = lifecycle
         self._is_open = is_open
-        self._verified = VerifiedPasswords()
+        self._verified = VerifiedPasswords(capacity=registrations.count)
         self._failures = FailedAttempts(limits, clock)
         self._new_requests = Throttle(limits.new_requests_per_address, limits.new_request_window_seconds, clock)
         self.polls = PollLog()
@@ -173,11 +173,14 @@ class AgentProtocol:
         username, password = credentials
         registration = registrations.find(username)
         if registration is None:
+            # As dear as a known username with a wrong password, so that the time
+            # of the answer does not tell which usernames exist.
+            verify_against_nothing(password)
             return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
-        wait = self._failures.retry_after(registration.username, source)
-        if wait is not None:
-            return Refused(TOO_MANY_FAILURES, RefusalKind.TOO_MANY_FAILURES, retry_after=wait)
-        if not self._password_matches(registration, password, source):
+        refusal = self._check_password(registration, password, source)
+        if isinstance(refusal, Refused) and refusal.kind is RefusalKind.TOO_MANY_FAILURES:
+            return refusal
+        if refusal is not None:
             return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
         return registration, "password"
 
@@ -185,7 +188,8 @@ class AgentProtocol:
         # Locked: answered before any CSR parsing or password hashing.
         if not self._is_open():
             return Locked()
-        wait = self._new_requests.retry_after(source)
+        # Counted before the CSR is checked: an invalid CSR costs its signature check too.
+        wait = self._new_requests.reserve(source)
         if wait is not None:
             return Refused(TOO_MANY_NEW_REQUESTS, RefusalKind.TOO_MANY_NEW_REQUESTS, retry_after=wait)
         review = None
@@ -195,9 +199,9 @@ class AgentProtocol:
             except CsrError as error:
                 problem = FieldError("csr", str(error))
                 return Refused(str(problem), RefusalKind.INVALID, errors=(problem,))
-            if registrations.find_by_key(review.key_fingerprint) is not None:
-                return Refused(KEY_TAKEN, RefusalKind.KEY_TAKEN)
-        self._new_requests.record(source)
+            holder = registrations.find_by_key(review.key_fingerprint)
+            if holder is not None:
+                return self._key_holder_answer(holder, request, source)
         password_hash = hash_password(request.password)
         now = self._clock()
         try:
@@ -229,18 +233,26 @@ class AgentProtocol:
                 return Refused(TAKEN_MEANWHILE, RefusalKind.TAKEN_MEANWHILE)
             return self._known_request(existing, request, source)
         except PublicKeyTaken:
-            return Refused(KEY_TAKEN, RefusalKind.KEY_TAKEN)
+            holder = registrations.find_by_key(review.key_fingerprint)
+            if holder is None:
+                return Refused(TAKEN_MEANWHILE, RefusalKind.TAKEN_MEANWHILE)
+            return self._key_holder_answer(holder, request, source)
         self._verified.remember(registration.username.lower(), password_hash, request.password)
         return Pending(registration.username, registration.key_fingerprint)
 
+    def _key_holder_answer(self, holder: RegistrationRecord, request: RegistrationRequest,
+                           source: str) -> AgentOutcome:
+        """A new request whose key is registered already: a poll, when the same username
+        won a concurrent insert of the same request; else the key is another's."""
+        if holder.username.lower() == request.username.lower():
+            return self._known_request(holder, request, source)
+        return Refused(KEY_TAKEN, RefusalKind.KEY_TAKEN)
+
     def _known_request(self, registration: RegistrationRecord, request: RegistrationRequest,
                        source: str) -> AgentOutcome:
-        wait = self._failures.retry_after(registration.username, source)
-        if wait is not None:
-            return Refused(TOO_MANY_FAILURES, RefusalKind.TOO_MANY_FAILURES, retry_after=wait)
-        if not self._password_matches(registration, request.password, source):
-            registrations.record_failed_attempt(registration.id)
-            return Refused(WRONG_PASSWORD, RefusalKind.WRONG_PASSWORD)
+        refusal = self._check_password(registration, request.password, source)
+        if refusal is not None:
+            return refusal
         if registration.status == PENDING and request.digest() != registration.request_digest:
             return Refused(CHANGED_PENDING, RefusalKind.CHANGED_PENDING)
         self.polls.note(registration.id, self._clock(), source)
@@ -253,11 +265,24 @@ class AgentProtocol:
                        _permissions(registration.granted_permissions), current.pem if current else None,
                        self._ca.certificate_pem)
 
-    def _password_matches(self, registration: RegistrationRecord, password: str, source: str) -> bool:
-        if self._verified.check(registration.username.lower(), registration.password_hash, password):
-            return True
-        self._failures.record(registration.username, source)
-        return False
+    def _check_password(self, registration: RegistrationRecord, password: str, source: str) -> Refused | None:
+        """None when ``password`` is the registration's; else why not.
+
+        A password scrypt has accepted before (the verified cache) is no guess
+        and is never throttled, so that an attacker's wrong guesses cannot lock
+        the real agent out. Any other attempt is counted before its scrypt
+        starts, and refunded when it turns out right."""
+        who = registration.username.lower()
+        if self._verified.is_known(who, registration.password_hash, password):
+            return None
+        wait = self._failures.reserve(registration.username, source)
+        if wait is not None:
+            return Refused(TOO_MANY_FAILURES, RefusalKind.TOO_MANY_FAILURES, retry_after=wait)
+        if self._verified.check(who, registration.password_hash, password):
+            self._failures.refund(registration.username, source)
+            return None
+        registrations.record_failed_attempt(registration.id)
+        return Refused(WRONG_PASSWORD, RefusalKind.WRONG_PASSWORD)
 
 
 def _permissions(stored: list | None) -> tuple[Permission, ...]:

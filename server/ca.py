@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from common.fingerprints import certificate_fingerprint
-from common.files import OWNER_ONLY, PUBLIC, make_owner_only, write_atomically
+from common.files import OWNER_ONLY, PUBLIC, make_owner_only, read_secret, write_atomically
 from server.csr import SubjectAltName
 
 __all__ = ["CaError", "CertificateAuthority", "IssuancePlan"]
@@ -41,6 +41,7 @@ SERVER_RENEW_BEFORE = timedelta(days=30)
 # Clocks on a plant network drift; a certificate that is "not yet valid" for a
 # device a minute behind is a support call.
 BACKDATE = timedelta(minutes=5)
+MAX_KEY_FILE_BYTES = 64 * 1024
 
 
 class CaError(Exception):
@@ -108,9 +109,9 @@ class CertificateAuthority:
 
     @classmethod
     def _load(cls, key_path: Path, cert_path: Path) -> CertificateAuthority:
-        _insist_owner_only(key_path)
         try:
-            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            _insist_owner_only(key_path)
+            key = serialization.load_pem_private_key(read_secret(key_path, MAX_KEY_FILE_BYTES), password=None)
             certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
         except (OSError, ValueError) as error:
             raise CaError(f"cannot read the CA in {key_path.parent}: {error}") from None
@@ -200,7 +201,7 @@ class CertificateAuthority:
     def _server_certificate_is_current(self, cert_path: Path, key_path: Path, wanted: set, now: datetime) -> bool:
         try:
             certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            key = serialization.load_pem_private_key(read_secret(key_path, MAX_KEY_FILE_BYTES), password=None)
             certificate.verify_directly_issued_by(self.certificate)
             names = set(certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
         except (OSError, ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):

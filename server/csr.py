@@ -25,6 +25,7 @@ from common.key_policy import CURVES, RSA_MAX_BITS, RSA_MIN_BITS
 
 ACCEPTED_HASHES = (hashes.SHA256, hashes.SHA384, hashes.SHA512, hashes.SHA3_256, hashes.SHA3_384, hashes.SHA3_512)
 MAX_PEM_CHARS = 16 * 1024
+RSA_MAX_EXPONENT = 2**32
 
 _PEM_BLOCK = re.compile(
     r"-----BEGIN (NEW |)CERTIFICATE REQUEST-----\r?\n"
@@ -128,6 +129,10 @@ def _accepted_key(csr: x509.CertificateSigningRequest) -> tuple[str, str]:
     if isinstance(key, rsa.RSAPublicKey):
         if not RSA_MIN_BITS <= key.key_size <= RSA_MAX_BITS:
             raise CsrError(f"the CSR's RSA key has {key.key_size} bits; accepted are {RSA_MIN_BITS} to {RSA_MAX_BITS}")
+        # A verification costs in proportion to the exponent's length: a 3,000-bit one
+        # made every request cost 12 ms. Everyone uses 65537.
+        if key.public_numbers().e > RSA_MAX_EXPONENT:
+            raise CsrError("the CSR's RSA public exponent is larger than 2^32; 65537 is the usual one")
         return "RSA", str(key.key_size)
     if isinstance(key, ec.EllipticCurvePublicKey):
         curve = CURVES.get(key.curve.name, (None,))[0]
@@ -189,7 +194,7 @@ def _review(csr, key_algorithm: str, key_size: str, signature_algorithm: str) ->
                     sans.append(san)
         else:
             requested.append(_describe_extension(extension))
-    subject = tuple((attribute.rfc4514_attribute_name, str(attribute.value)) for attribute in csr.subject)
+    subject = tuple(_review_rdn(rdn) for rdn in csr.subject.rdns)
     return CsrReview(
         subject=subject,
         sans=tuple(sans),
@@ -200,6 +205,15 @@ def _review(csr, key_algorithm: str, key_size: str, signature_algorithm: str) ->
         signature_algorithm=signature_algorithm,
         key_fingerprint=key_fingerprint(csr.public_key()),
     )
+
+
+def _review_rdn(rdn: x509.RelativeDistinguishedName) -> tuple[str, str]:
+    """One (attribute, value) line per RDN. A multi-valued RDN (``CN=x+O=y``) is one
+    set of attributes, not two: it is shown as one line, ``CN+O`` = ``CN=x+O=y``."""
+    attributes = list(rdn)
+    if len(attributes) == 1:
+        return attributes[0].rfc4514_attribute_name, str(attributes[0].value)
+    return "+".join(a.rfc4514_attribute_name for a in attributes), rdn.rfc4514_string()
 
 
 def issuable_san(name: x509.GeneralName) -> SubjectAltName | None:

@@ -29,20 +29,46 @@ class Throttle:
         """Whole seconds until ``key`` may act again, or None if it may now."""
         now = self._clock()
         with self._lock:
-            start, events = self._windows.get(key, (now, 0))
-        if events >= self.limit and now < start + self.window:
-            return max(1, math.ceil(start + self.window - now))
-        return None
+            return self._wait(key, now)
 
     def record(self, key: Hashable) -> None:
         now = self._clock()
         with self._lock:
-            start, events = self._windows.pop(key, (now, 0))
-            if now >= start + self.window:
-                start, events = now, 0
-            self._windows[key] = (start, events + 1)
-            if len(self._windows) > self._max_keys:
-                self._windows.popitem(last=False)
+            self._add(key, now, 1)
+
+    def reserve(self, key: Hashable) -> int | None:
+        """Count an event for ``key`` now, unless it is refused: then the wait, and nothing counted.
+
+        Checking and counting in one step keeps the limit hard under concurrency:
+        40 simultaneous attempts, each ~60 ms of scrypt long, cannot all pass a
+        check made before any of them was counted."""
+        now = self._clock()
+        with self._lock:
+            wait = self._wait(key, now)
+            if wait is None:
+                self._add(key, now, 1)
+            return wait
+
+    def refund(self, key: Hashable) -> None:
+        """Take back a reserved event that turned out not to count (a right password)."""
+        now = self._clock()
+        with self._lock:
+            if key in self._windows:
+                self._add(key, now, -1)
+
+    def _wait(self, key: Hashable, now: float) -> int | None:
+        start, events = self._windows.get(key, (now, 0))
+        if events >= self.limit and now < start + self.window:
+            return max(1, math.ceil(start + self.window - now))
+        return None
+
+    def _add(self, key: Hashable, now: float, events: int) -> None:
+        start, counted = self._windows.pop(key, (now, 0))
+        if now >= start + self.window:
+            start, counted = now, 0
+        self._windows[key] = (start, max(0, counted + events))
+        if len(self._windows) > self._max_keys:
+            self._windows.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._windows)
@@ -78,16 +104,24 @@ class FailedAttempts:
             Throttle(limits.failures_per_address, window, clock),
             Throttle(limits.failures_per_username, window, clock),
         )
+        self._lock = threading.Lock()  # one reservation across the three throttles at a time
 
     @staticmethod
     def _keys(username: str, address: str) -> tuple:
         username = username.lower()
         return (username, address), ("address", address), ("username", username)
 
-    def retry_after(self, username: str, address: str) -> int | None:
-        waits = [throttle.retry_after(key) for throttle, key in zip(self._throttles, self._keys(username, address))]
-        return max((wait for wait in waits if wait is not None), default=None)
+    def reserve(self, username: str, address: str) -> int | None:
+        """Count an attempt on every scale at once, or none: the longest wait when any refuses."""
+        keys = list(zip(self._throttles, self._keys(username, address)))
+        with self._lock:
+            waits = [throttle.retry_after(key) for throttle, key in keys]
+            wait = max((wait for wait in waits if wait is not None), default=None)
+            if wait is None:
+                for throttle, key in keys:
+                    throttle.record(key)
+            return wait
 
-    def record(self, username: str, address: str) -> None:
+    def refund(self, username: str, address: str) -> None:
         for throttle, key in zip(self._throttles, self._keys(username, address)):
-            throttle.record(key)
+            throttle.refund(key)

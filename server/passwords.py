@@ -18,6 +18,7 @@ import hmac
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 _N, _R, _P = 2**14, 8, 1
@@ -47,6 +48,17 @@ def verify_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+def verify_against_nothing(password: str) -> None:
+    """Pay what verifying ``password`` against a stored hash costs, for a username that
+    does not exist: its answer then takes as long as a wrong password's."""
+    verify_password(password, _dummy_hash())
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     # hashlib.scrypt releases the GIL, so hashing never stalls other threads.
     # Each hash needs 128·N·r bytes (16 MiB) and glibc keeps a thread's freed
@@ -70,12 +82,20 @@ def _b64(raw: bytes) -> str:
 
 
 class VerifiedPasswords:
-    """Bounded, thread-safe memory of passwords scrypt has already accepted."""
+    """Bounded, thread-safe memory of passwords scrypt has already accepted.
 
-    def __init__(self, max_entries: int = 20_000):
+    It holds at least ``min_entries``, and grows with the registry: when full,
+    it asks ``capacity()`` (the number of registrations) and makes room for
+    all of them and a quarter more. A fleet larger than any fixed size, polling
+    round-robin, would otherwise evict each entry before its next poll and pay
+    scrypt every time.
+    """
+
+    def __init__(self, min_entries: int = 20_000, capacity: Callable[[], int] = lambda: 0):
         self._key = secrets.token_bytes(32)
         self._tags: OrderedDict[str, bytes] = OrderedDict()
-        self._max_entries = max_entries
+        self._max_entries = min_entries
+        self._capacity = capacity
         self._lock = threading.Lock()
 
     def _tag(self, encoded_hash: str, password: str) -> bytes:
@@ -94,6 +114,9 @@ class VerifiedPasswords:
 
     def remember(self, who: str, encoded_hash: str, password: str) -> None:
         tag = self._tag(encoded_hash, password)
+        if len(self._tags) >= self._max_entries and who not in self._tags:
+            # Rare (once per growth step), and outside the lock: one COUNT query.
+            self._max_entries = max(self._max_entries, self._capacity() * 5 // 4)
         with self._lock:
             self._tags[who] = tag
             self._tags.move_to_end(who)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from common.files import make_owner_only
 
 from storage.database import BUSY_TIMEOUT_SECONDS, PRAGMAS, close_db, db, read_snapshot, write_transaction
 from storage.errors import DatabaseUnavailable, PublicKeyTaken, StorageError, UsernameTaken
@@ -16,9 +19,26 @@ def init_db(data_dir: Path) -> int:
 
     Returns the schema version found (0: a new database). Raises storage's own
     errors for a damaged, read-only or newer database."""
-    db.init(str(Path(data_dir) / DATABASE_FILE), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_SECONDS)
+    path = Path(data_dir) / DATABASE_FILE
+    _make_owner_only_files(path)
+    db.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_SECONDS)
     with write_transaction():
         return bring_up_to_date()
+
+
+def _make_owner_only_files(path: Path) -> None:
+    """The database holds the password hashes: owner-only, like the CA key.
+
+    SQLite creates the -wal and -shm files with the mode of the database file
+    (https://www.sqlite.org/src/doc/trunk/src/os_unix.c, findCreateFileMode),
+    so creating that file owner-only before SQLite does is enough for new
+    ones; files an earlier release left readable are made owner-only. Never
+    through a symbolic link (O_NOFOLLOW, and make_owner_only's own check).
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if name.exists():
+            make_owner_only(name)
 
 
 __all__ = [

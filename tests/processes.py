@@ -4,6 +4,7 @@ in a subprocess, and ``main.py admin`` over the same data folder."""
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import socket
 import subprocess
@@ -38,7 +39,7 @@ def free_port() -> int:
 class Registry:
     """``main.py --headless`` in a subprocess on a fixed free port, restartable."""
 
-    def __init__(self, folder: Path, *extra_arguments: str, root: Path = ROOT):
+    def __init__(self, folder: Path, *extra_arguments: str, open_files: int | None = None, root: Path = ROOT):
         """``root``: where main.py is (another release's checkout, for upgrade tests)."""
         self.root = root
         self.folder = folder
@@ -46,6 +47,7 @@ class Registry:
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         self.extra_arguments = extra_arguments
+        self.open_files = open_files  # a hard RLIMIT_NOFILE for the server, as on a stock system
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
@@ -59,10 +61,14 @@ class Registry:
             self.process = subprocess.Popen(
                 [sys.executable, "main.py", "--headless", "--host", "127.0.0.1", "--port", str(self.port),
                  "--data-dir", str(self.data_dir), *self.extra_arguments],
-                cwd=self.root, stdout=subprocess.DEVNULL, stderr=stream)
+                cwd=self.root, stdout=subprocess.DEVNULL, stderr=stream, preexec_fn=self._limit_open_files)
         wait_until(lambda: f"listening on {self.url}" in self.log.read_text() or self.process.poll() is not None,
                    "the server to listen")
         assert self.process.poll() is None, self.log.read_text()
+
+    def _limit_open_files(self) -> None:
+        if self.open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     def stop(self) -> int | None:
         """SIGTERM, as an init system would; the exit status."""

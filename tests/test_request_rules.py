@@ -273,11 +273,12 @@ def test_too_many_failed_attempts_is_429_with_retry_after(opened, client, clock)
     assert throttled.status == 429
     assert throttled.json == {"status": "error", "message": "too many failed attempts; try again later"}
     assert 1 <= int(throttled.headers["retry-after"]) <= 300
-    # Throttled before the password is even checked: the right one waits too...
-    assert client.register(GOOD).status == 429
-    # ...until the window has passed.
-    clock.advance(int(throttled.headers["retry-after"]))
+    # The password already accepted is no guess and is never throttled (issue 13)...
     assert client.register(GOOD).status == 202
+    # ...while guesses are, until the window has passed.
+    assert client.register(with_(password="guess-again")).status == 429
+    clock.advance(int(throttled.headers["retry-after"]))
+    assert client.register(with_(password="guess-again")).status == 409
 
 
 @pytest.mark.parametrize("method, path, status", [

@@ -10,13 +10,16 @@ be looked up by its certificate.
 from __future__ import annotations
 
 import logging
+import resource
 import ssl
 import threading
 
 from cheroot import wsgi
 
+from server.validation import MAX_BODY_BYTES
 from server.web.connections import DeferredHandshakeAdapter, GuardedServer
-from server.web.json_api import CLIENT_CERTIFICATE_KEY
+from server.web.json_api import CLIENT_CERTIFICATE_KEY, DRAIN_BYTES
+from server.web.requests import MAX_HEADER_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,11 @@ class RegistryServer:
             server_name="client-registry",
         )
         self._server.gateway = _Gateway
+        # cheroot's limits are 0, unlimited, by default: one connection could make
+        # the process hold all it sends. The body limit leaves room for json_api to
+        # read an oversized body far enough to answer it 413 (see its _discard).
+        self._server.max_request_header_size = MAX_HEADER_BYTES
+        self._server.max_request_body_size = MAX_BODY_BYTES + DRAIN_BYTES + MAX_HEADER_BYTES
         # How often the connection loop wakes to expire idle connections, and
         # so how long stop() may wait for it (cheroot's default is 0.5 s).
         self._server.expiration_interval = 0.1
@@ -62,6 +70,7 @@ class RegistryServer:
         return f"{self.scheme}://{host}:{self.port}"
 
     def start(self) -> None:
+        _raise_descriptor_limit()
         self._server.prepare()  # binds now, so a taken port fails here, not in the thread
         self._thread = threading.Thread(target=self._server.serve, name="registry-http", daemon=True)
         self._thread.start()
@@ -85,3 +94,14 @@ class _Gateway(wsgi.Gateway_10):
             if certificate:
                 env[CLIENT_CERTIFICATE_KEY] = certificate
         return env
+
+
+def _raise_descriptor_limit() -> None:
+    """The soft limit on open files up to the hard one: every connection is a
+    descriptor, and the soft default (1,024 on Linux) is what a few hosts exhaust."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError) as error:
+        log.info("cannot raise the open-file limit: %s", error)

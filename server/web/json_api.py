@@ -27,6 +27,7 @@ from server.validation import (
 )
 from server.web import json_answers
 from server.web.json_answers import Answer
+from server.web.requests import BodyTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def renewal_answer(service: RegistrationService, body: bytes, content_type: str 
 
 def _body_problem(body: bytes, content_type: str | None) -> Answer | None:
     if len(body) > MAX_BODY_BYTES:
-        return json_answers.error(413, f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
+        return _too_large()
     if not is_json_content_type(content_type):
         return json_answers.error(415, "the request body must be JSON, sent as Content-Type: application/json")
     return None
@@ -116,10 +117,10 @@ def _answer_body(answer) -> HTTPResponse:
     """Read the request body and ``answer(body)``; a body that cannot be read is a 400."""
     try:
         body = _read_body(MAX_BODY_BYTES)
+    except BodyTooLarge:  # one chunk beyond what the server reads at all
+        return _closing(_respond(_too_large()))
     except ValueError as error:  # cheroot's complaint about a malformed chunked body
-        response = _respond(json_answers.unreadable_body(str(error)))
-        response.set_header("Connection", "close")  # what follows on the stream is garbage
-        return response
+        return _closing(_respond(json_answers.unreadable_body(str(error))))
     return _respond(answer(body))
 
 
@@ -135,6 +136,15 @@ def _respond(answer: Answer) -> HTTPResponse:
     if answer.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="Client Registry", charset="UTF-8"'
     return HTTPResponse(json.dumps(answer.body), answer.status, headers)
+
+
+def _too_large() -> Answer:
+    return json_answers.error(413, f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
+
+
+def _closing(response: HTTPResponse) -> HTTPResponse:
+    response.set_header("Connection", "close")  # what follows on the stream is garbage
+    return response
 
 
 def _json_error(status: int, message: str):
@@ -176,7 +186,10 @@ def _discard(stream, most: int) -> None:
     bounded amount first lets an ordinary oversized request read its 413.
     """
     while most > 0:
-        chunk = stream.read(min(most, 65536))
+        try:
+            chunk = stream.read(min(most, 65536))
+        except BodyTooLarge:
+            return  # past even what the server reads; the connection closes anyway
         if not chunk:
             return
         most -= len(chunk)
