@@ -13,19 +13,21 @@ import sys
 from pathlib import Path
 
 from cli import render
+from cli.backup import add_backup_parsers, backup, restore
 from cli.render import when
 from common.files import UnsafePath
 from common.visible import make_visible
 from server.actors import admin_actor
+from server.backup import BackupError
 from server.ca import CaError
+from server.lifecycle import REASONS
 from server.service import (
     DEFAULT_OPEN_SECONDS,
+    Refused,
     RegistrationService,
     RegistryUnavailable,
-    Refused,
     fingerprint_argument,
 )
-from server.lifecycle import REASONS
 from server.statuses import STATUSES
 from wiring import open_registry, wait_for_registry
 
@@ -71,6 +73,7 @@ def add_admin_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None
     ca.add_argument("--pem", action="store_true", help="print the CA certificate instead")
     log = commands.add_parser("log", parents=parents, help="the audit trail, oldest first")
     log.add_argument("--json", action="store_true")
+    add_backup_parsers(commands, parents)
 
 
 def _fingerprint(text: str) -> str:
@@ -82,17 +85,31 @@ def _fingerprint(text: str) -> str:
 
 def run_admin(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
-    if not wait_for_registry(data_dir, REGISTRY_GRACE_SECONDS):
-        return _refuse(f"there is no registry in {data_dir}; start the server once, or check --data-dir")
     try:
+        if args.admin_command == "restore":
+            return _restore(data_dir, args)
+        if not wait_for_registry(data_dir, REGISTRY_GRACE_SECONDS):
+            return _refuse(f"there is no registry in {data_dir}; start the server once, or check --data-dir")
         service = open_registry(data_dir)
+        if args.admin_command == "backup":
+            print(backup(service, data_dir, args, _actor()))
+            return 0
         return _COMMANDS[args.admin_command](service, args)
     except Refused as refusal:
         return _refuse(str(refusal))
-    except (CaError, UnsafePath) as error:
+    except (CaError, UnsafePath, BackupError) as error:
         return _refuse(str(error))
     except RegistryUnavailable as error:
         return _refuse(f"the database cannot be used right now ({error})")
+
+
+def _restore(data_dir: Path, args) -> int:
+    restore(data_dir, args)
+    service = open_registry(data_dir)
+    service.record_restore(_actor(), str(args.file))
+    print(f"restored {args.file} into {data_dir}: CA {service.ca.fingerprint}, "
+          f"{len(service.registrations())} registrations")
+    return 0
 
 
 def _refuse(reason: str) -> int:

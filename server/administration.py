@@ -153,6 +153,17 @@ class Administration:
         self._lifecycle.publish()
         return current.serial
 
+    def record_backup(self, actor: str, target: str) -> None:
+        with write_transaction():
+            audit.record(self._clock(), actor, "backup", detail=f"to {target}")
+
+    def record_restore(self, actor: str, source: str) -> None:
+        """The audit entry of a restore, and a CRL (with crl.pem) for the restored folder."""
+        with write_transaction():
+            audit.record(self._clock(), actor, "restore", detail=f"from {source}")
+            self._lifecycle.reissue_in_transaction()
+        self._lifecycle.publish()
+
     def expire_stale_requests(self) -> int:
         """Delete pending requests older than the limit, each with an audit entry; how many."""
         max_age = self._limits.pending_max_age_seconds

@@ -103,6 +103,12 @@ class RegistrationService:
     def revoke(self, username: str, actor: str, reason: str = "unspecified") -> str:
         return self._administration.revoke(username, actor, reason)
 
+    def record_backup(self, actor: str, target: str) -> None:
+        self._administration.record_backup(actor, target)
+
+    def record_restore(self, actor: str, source: str) -> None:
+        self._administration.record_restore(actor, source)
+
     # ------------------------------------------------------------ reading
 
     def status(self) -> RegistryStatus:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from common.files import make_owner_only
@@ -26,6 +27,21 @@ def init_db(data_dir: Path) -> int:
         return bring_up_to_date()
 
 
+def snapshot_database(target: Path) -> None:
+    """A consistent copy of the database at ``target`` (owner-only), taken while others
+    read and write it: SQLite's online backup copies every page under one read
+    transaction, and in WAL mode that blocks no writer.
+    https://www.sqlite.org/backup.html"""
+    _make_owner_only_files(Path(target))
+    copy = sqlite3.connect(target)
+    try:
+        db.connection().backup(copy)
+    except sqlite3.Error as error:  # the driver's own, raised past peewee: the copy's disk, say
+        raise DatabaseUnavailable(f"cannot copy the database to {target}: {error}") from error
+    finally:
+        copy.close()
+
+
 def _make_owner_only_files(path: Path) -> None:
     """The database holds the password hashes: owner-only, like the CA key.
 
@@ -43,5 +59,5 @@ def _make_owner_only_files(path: Path) -> None:
 
 __all__ = [
     "DATABASE_FILE", "DatabaseUnavailable", "PublicKeyTaken", "SchemaTooNew", "StorageError", "UsernameTaken",
-    "close_db", "db", "init_db", "read_snapshot", "write_transaction",
+    "close_db", "db", "init_db", "read_snapshot", "snapshot_database", "write_transaction",
 ]
