@@ -16,7 +16,7 @@ import threading
 from cheroot import wsgi
 
 from server.web.connections import DeferredHandshakeAdapter, GuardedServer
-from server.web.json_api import CLIENT_CERTIFICATE_KEY
+from server.web.wire import CLIENT_CERTIFICATE_KEY
 
 log = logging.getLogger(__name__)
 
