@@ -9,27 +9,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from server.ca import CA_CERT_FILE
+from tests.helpers import Reply
 from tests.processes import ROOT
 
 EST = "/.well-known/est"
 TIMEOUT = 30
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode()
 
 
 def run(*command: str, input: bytes | None = None) -> subprocess.CompletedProcess:
@@ -96,7 +85,7 @@ def est(server, tmp_path) -> EstClient:
 
 def assert_one_line_of_text(reply: Reply) -> None:
     assert reply.headers["content-type"].startswith("text/plain")
-    assert reply.text.endswith("\n") and reply.text.count("\n") == 1
+    assert reply.body.decode().endswith("\n") and reply.body.decode().count("\n") == 1
 
 
 def test_cacerts_is_the_ca_as_a_certs_only_pkcs7_and_csrattrs_asks_for_nothing(est, service):
@@ -156,7 +145,7 @@ def test_simpleenroll_refuses_a_cn_that_is_not_the_username_a_rejected_request_a
     key = est.key("gw02")
 
     not_theirs = est.enroll(est.csr(key, "/CN=someone_else"), "gw02:gw02-password")
-    assert not_theirs.status == 400 and "Common Name" in not_theirs.text
+    assert not_theirs.status == 400 and b"Common Name" in not_theirs.body
     assert_one_line_of_text(not_theirs)
     assert service.registrations() == []
 
@@ -164,7 +153,7 @@ def test_simpleenroll_refuses_a_cn_that_is_not_the_username_a_rejected_request_a
     assert est.enroll(csr, "gw02:gw02-password").status == 202
     service.reject("gw02", "tester", "not one of ours")
     rejected = est.enroll(csr, "gw02:gw02-password")
-    assert (rejected.status, rejected.text) == (403, "not one of ours\n")
+    assert (rejected.status, rejected.body) == (403, b"not one of ours\n")
 
     assert est.request("simpleenroll", "-u", "gw03:gw03-password", "-H", "Content-Type: application/json",
                        "--data-binary", f"@{csr}").status == 415
@@ -201,7 +190,7 @@ def test_simplereenroll_over_mutual_tls_supersedes_the_old_certificate(est, serv
     assert est.enroll(csr, None, path="simplereenroll").status == 401
     new_key = est.key("gw04-new")
     other_subject = est.enroll(est.csr(new_key, "/CN=gw04/O=Elsewhere"), None, *mtls, path="simplereenroll")
-    assert other_subject.status == 403 and "subject" in other_subject.text
+    assert other_subject.status == 403 and b"subject" in other_subject.body
     renewed = est.enroll(est.csr(new_key, "/CN=gw04"), None, *mtls, path="simplereenroll")
 
     assert renewed.status == 200

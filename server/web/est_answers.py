@@ -14,25 +14,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
 from server.outcomes import AgentOutcome, Granted, Locked, Pending, Refused, RefusalKind, Rejected
+from server.web import json_answers
 from server.web.json_answers import LOCKED_MESSAGE, PENDING_MESSAGE, REJECTED_MESSAGE
 
 CERTS_ONLY = "application/pkcs7-mime; smime-type=certs-only"
 NO_CERTIFICATE = "the client is granted but holds no current certificate; ask an administrator"
 
-# EST differs from the JSON API where its clients expect it: a wrong password is a
-# failed authentication (401, so that the client asks its operator), not a conflict.
-REFUSAL_STATUS = {
-    RefusalKind.INVALID: 400,
-    RefusalKind.WRONG_PASSWORD: 401,
-    RefusalKind.CHANGED_PENDING: 409,
-    RefusalKind.KEY_TAKEN: 409,
-    RefusalKind.TAKEN_MEANWHILE: 409,
-    RefusalKind.TOO_MANY_FAILURES: 429,
-    RefusalKind.TOO_MANY_NEW_REQUESTS: 429,
-    RefusalKind.UNAUTHENTICATED: 401,
-    RefusalKind.NOT_ALLOWED: 403,
-    RefusalKind.UNAVAILABLE: 503,
-}
+# As in the JSON API, but for a wrong password: EST clients take that as a failed
+# authentication (401, so that they ask their operator), not as a conflict.
+REFUSAL_STATUS = {**json_answers.REFUSAL_STATUS, RefusalKind.WRONG_PASSWORD: 401}
 
 
 @dataclass(frozen=True)
