@@ -26,6 +26,7 @@ from server.limits import Limits
 from server.service import Clock, RegistrationService
 from server.tls import local_names, server_context
 from server.web.http_server import RegistryServer
+from server.web import est
 from server.web.json_api import create_app
 from storage import DATABASE_FILE, certificates, init_db, registrations
 
@@ -162,4 +163,4 @@ def _build_server(service: RegistrationService, data_dir: Path, host: str, port:
     else:
         log.warning("TLS IS OFF: passwords and certificates cross the network in clear text. "
                     "Use --no-tls for local experiments only.")
-    return RegistryServer(wrap_app(create_app(service)), host, port, context)
+    return RegistryServer(wrap_app(create_app(service, est.add_routes)), host, port, context)

@@ -144,11 +144,12 @@ def _list(service: RegistrationService, args) -> int:
     if args.json:
         print(json.dumps([render.summary_json(row) for row in rows], indent=2))
         return 0
-    lines = [(row.username, row.status, row.key_description or "-", make_visible(",".join(row.roles)) or "-",
-              str(row.permission_count), row.source_address, when(row.requested_at), when(row.last_poll_at))
+    lines = [(row.username, row.status, render.channel(row.enrolled_via), row.key_description or "-",
+              make_visible(",".join(row.roles)) or "-", str(row.permission_count), row.source_address,
+              when(row.requested_at), when(row.last_poll_at))
              for row in rows]
-    print("\n".join(render.table(("USERNAME", "STATUS", "KEY", "ROLES", "PERMS", "SOURCE", "REQUESTED", "LAST POLL"),
-                                 lines)))
+    print("\n".join(render.table(("USERNAME", "STATUS", "VIA", "KEY", "ROLES", "PERMS", "SOURCE", "REQUESTED",
+                                  "LAST POLL"), lines)))
     return 0
 
 

@@ -39,6 +39,7 @@ def describe(details: RegistrationDetails) -> list[str]:
     lines = [
         f"username:         {details.username}",
         f"status:           {details.status}",
+        f"enrolled via:     {channel(details.enrolled_via)}",
         f"source address:   {details.source_address}",
         f"requested at:     {when(details.requested_at)}",
         f"last poll:        {when(details.last_poll_at)} from {details.last_poll_address}",
@@ -85,6 +86,11 @@ def describe(details: RegistrationDetails) -> list[str]:
     return lines
 
 
+def channel(enrolled_via: str) -> str:
+    """How a registration came in, as people call it: "API" or "EST"."""
+    return enrolled_via.upper()
+
+
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     """Columns padded to their widest cell."""
     lines = [header, *rows]
@@ -106,7 +112,7 @@ def summary_json(row: RegistrationSummary) -> dict:
     return {
         "username": row.username, "status": row.status, "roles": list(row.roles),
         "permissionCount": row.permission_count, "key": row.key_description,
-        "sourceAddress": row.source_address, "requestedAt": iso(row.requested_at),
+        "enrolledVia": row.enrolled_via, "sourceAddress": row.source_address, "requestedAt": iso(row.requested_at),
         "lastPollAt": iso(row.last_poll_at), "certificateSerial": row.certificate_serial,
         "certificateNotAfter": iso(row.certificate_not_after),
     }
@@ -116,6 +122,7 @@ def details_json(details: RegistrationDetails) -> dict:
     return {
         "username": details.username,
         "status": details.status,
+        "enrolledVia": details.enrolled_via,
         "sourceAddress": details.source_address,
         "requestedAt": iso(details.requested_at),
         "lastPollAt": iso(details.last_poll_at),

@@ -31,7 +31,7 @@ from server.outcomes import (
 )
 from server.passwords import VerifiedPasswords, hash_password, verify_against_nothing
 from server.poll_log import PollLog
-from server.statuses import GRANTED, PENDING, REJECTED
+from server.statuses import GRANTED, PENDING, REJECTED, VIA_API, VIA_EST
 from server.validation import FieldError, Permission, RegistrationRequest
 from storage import (
     DatabaseUnavailable,
@@ -58,6 +58,7 @@ UNAUTHENTICATED = "authentication required: a granted client's password or certi
 NOT_GRANTED = "only a granted client can renew its certificate"
 NO_CERTIFICATE = "the client was granted without a CSR, so there is no certificate to renew"
 UNAVAILABLE = "the registry cannot store anything right now; try again later"
+SUBJECT_CHANGED = "the CSR's subject must equal the current certificate's ({})"
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +114,13 @@ class AgentProtocol:
 
     @_come_back_later
     def renew(self, certificate_der: bytes | None, credentials: tuple[str, str] | None, csr_pem: str,
-              source: str) -> Granted | Refused:
+              source: str, *, same_subject: bool = False, via: str = VIA_API) -> Granted | Refused:
         """A granted client's new certificate for a new (or the same) key, without an
         administrator and also while locked (SPEC: Renewal). The previous current
-        certificate is revoked as superseded in the same transaction."""
+        certificate is revoked as superseded in the same transaction.
+
+        ``same_subject``: the CSR's subject must equal the current certificate's, as
+        EST's simplereenroll demands (RFC 7030 4.2.2); ``via`` marks the audit entry."""
         client = self._authenticate(certificate_der, credentials, source)
         if isinstance(client, Refused):
             return client
@@ -136,6 +140,8 @@ class AgentProtocol:
             return Refused(KEY_TAKEN, RefusalKind.KEY_TAKEN)
         # The SANs granted at the grant are in every certificate since: keep them.
         previous = x509.load_pem_x509_certificate(newest.pem.encode("ascii"))
+        if same_subject and checked.csr.subject != previous.subject:
+            return Refused(SUBJECT_CHANGED.format(previous.subject.rfc4514_string()), RefusalKind.NOT_ALLOWED)
         sans = _issued_sans(previous)
         plan = self._ca.plan_client_certificate(registration.username, checked.review.key_algorithm, sans,
                                                 self._clock())
@@ -149,7 +155,7 @@ class AgentProtocol:
             serial = format(certificate.serial_number, "x")
             if replaced:
                 self._lifecycle.reissue_in_transaction()
-            audit.record(self._clock(), f"agent {source}", "renew", registration.username,
+            audit.record(self._clock(), _agent(source, via), "renew", registration.username,
                          f"certificate serial {serial} by {method}"
                          + "".join(f"; serial {record.serial} superseded" for record in replaced))
         if replaced:
@@ -221,8 +227,9 @@ class AgentProtocol:
                     requested_at=now,
                     last_poll_at=now,
                     last_poll_address=source,
+                    enrolled_via=request.enrolled_via,
                 )
-                audit.record(now, f"agent {source}", "request", request.username,
+                audit.record(now, _agent(source, request.enrolled_via), "request", request.username,
                              f"key {review.key_description}, fingerprint {review.key_fingerprint}" if review
                              else "no CSR")
         except UsernameTaken:
@@ -283,6 +290,11 @@ class AgentProtocol:
             return None
         registrations.record_failed_attempt(registration.id)
         return Refused(WRONG_PASSWORD, RefusalKind.WRONG_PASSWORD)
+
+
+def _agent(source: str, via: str) -> str:
+    """The audit trail's actor for an agent: its address, and EST when it came that way."""
+    return f"agent {source} (EST)" if via == VIA_EST else f"agent {source}"
 
 
 def _permissions(stored: list | None) -> tuple[Permission, ...]:

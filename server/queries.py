@@ -86,6 +86,7 @@ class Queries:
             certificate_not_after=shown.not_after if shown else None,
             certificate_pem=shown.pem if shown else None,
             certificates=history,
+            enrolled_via=registration.enrolled_via,
         )
 
     def audit_log(self, limit: int | None = None, after_id: int = 0) -> list[AuditRecord]:

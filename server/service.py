@@ -1,7 +1,7 @@
 """The domain core's one facade: what every front end calls.
 
 The window, the admin CLI and each wire adapter (``server.web``: the JSON API,
-EST next) import this class and nothing deeper. It composes the three jobs of
+EST) import this class and nothing deeper. It composes the three jobs of
 the core, each in its own module:
 
 - ``server.agents``: the agent protocol (registration, polls, renewal, whoami),
@@ -28,6 +28,7 @@ from server.lifecycle import CertificateLifecycle, CertificateView, CrlInfo
 from server.limits import Limits
 from server.outcomes import AgentOutcome, Authenticated, Granted, Refused
 from server.queries import Queries
+from server.statuses import VIA_API
 from server.validation import Permission, RegistrationRequest
 from server.views import (
     AuditRecord,
@@ -69,8 +70,8 @@ class RegistrationService:
         return self._agents.whoami(certificate_der, credentials, source)
 
     def renew(self, certificate_der: bytes | None, credentials: tuple[str, str] | None, csr_pem: str,
-              source: str) -> Granted | Refused:
-        return self._agents.renew(certificate_der, credentials, csr_pem, source)
+              source: str, *, same_subject: bool = False, via: str = VIA_API) -> Granted | Refused:
+        return self._agents.renew(certificate_der, credentials, csr_pem, source, same_subject=same_subject, via=via)
 
     def crl(self) -> CrlInfo:
         """The current CRL, as served at the CRL endpoint and printed by ``admin crl``."""

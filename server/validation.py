@@ -13,6 +13,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from server.statuses import VIA_API
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 6  # top object > permissions list > permission object, with room for a context
 MAX_CONTEXT_BYTES = 4 * 1024
@@ -65,6 +67,9 @@ class RegistrationRequest:
     roles: tuple[str, ...]
     permissions: tuple[Permission, ...]
     csr_pem: str | None
+    # Which adapter it came through (server.statuses: VIA_API, VIA_EST). Not part of
+    # the digest: the same request re-sent through the other adapter is a poll.
+    enrolled_via: str = VIA_API
 
     def digest(self) -> str:
         """SHA-256 over everything a pending request must not change.

@@ -12,6 +12,7 @@ from typing import NamedTuple
 from server.ca import IssuancePlan
 from server.csr import CsrReview
 from server.lifecycle import CertificateView
+from server.statuses import VIA_API
 from server.validation import Permission
 
 
@@ -39,6 +40,7 @@ class RegistrationSummary(NamedTuple):
     certificate_serial: str | None
     certificate_not_after: float | None
     revision: int
+    enrolled_via: str = VIA_API  # or VIA_EST (server.statuses)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class RegistrationDetails:
     certificate_not_after: float | None = None
     certificate_pem: str | None = field(default=None, repr=False)
     certificates: tuple[CertificateView, ...] = ()  # every one issued to this client, oldest first
+    enrolled_via: str = VIA_API  # or VIA_EST (server.statuses)
 
 
 @dataclass(frozen=True)

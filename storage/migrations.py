@@ -9,7 +9,7 @@ running old code on a newer schema could lose what the newer release keeps.
 
 Release 1 had no version stamp; a database with a ``registration`` table and
 no ``schema_version`` table is version 1. Steps use peewee's ``playhouse.migrate``
-so they stay portable, and ``tests/test_migrations.py`` checks that an upgraded
+so they stay portable, and ``tests/test_upgrade.py`` checks that an upgraded
 database has exactly the columns a new one has.
 """
 
@@ -19,9 +19,9 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from storage.database import db
 from storage.errors import StorageError
-from storage.models import MODELS, Certificate, RegistryState, SchemaVersion
+from storage.models import MODELS, Certificate, Registration, RegistryState, SchemaVersion
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class SchemaTooNew(StorageError):
@@ -80,4 +80,11 @@ def _to_2_certificates_kept() -> None:
     )
 
 
-_STEPS = {2: _to_2_certificates_kept}
+def _to_3_enrolled_via() -> None:
+    """EST (RFC 7030) arrived beside the JSON API: each registration remembers which
+    one it came through. Every earlier registration came through the JSON API."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("registration", "enrolled_via", Registration.enrolled_via))
+
+
+_STEPS = {2: _to_2_certificates_kept, 3: _to_3_enrolled_via}

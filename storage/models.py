@@ -99,6 +99,7 @@ class Registration(BaseModel):
     granted_roles = JSONField(null=True)
     granted_permissions = JSONField(null=True)
     revision = IntegerField(index=True)
+    enrolled_via = CharField(max_length=8, default="api")  # api | est: the adapter it came through
 
     class Meta:
         # Expiry looks for old pending requests.

@@ -31,6 +31,7 @@ class RegistrationRecord:
     granted_roles: list | None
     granted_permissions: list | None
     revision: int
+    enrolled_via: str
 
 
 

@@ -49,8 +49,8 @@ def test_list_and_show(admin, service, client):
     status, out, _ = admin("list")
     assert status == 0
     header, *rows = out.splitlines()
-    assert header.split()[:3] == ["USERNAME", "STATUS", "KEY"]
-    assert [row.split()[:3] for row in rows] == [["alice", "pending", "EC"], ["bob", "pending", "-"]]
+    assert header.split()[:4] == ["USERNAME", "STATUS", "VIA", "KEY"]
+    assert [row.split()[:4] for row in rows] == [["alice", "pending", "API", "EC"], ["bob", "pending", "API", "-"]]
 
     status, out, _ = admin("list", "--status", "pending", "--json")
     assert [entry["username"] for entry in json.loads(out)] == ["alice", "bob"]
@@ -60,10 +60,12 @@ def test_list_and_show(admin, service, client):
     assert "  O = Plant 4" in out and "  CN = alice" in out
     assert service.details("alice").csr.key_fingerprint in out
     assert "will issue:" in out and "CN=alice" in out
+    assert "enrolled via:     API" in out
 
     details = json.loads(admin("show", "alice", "--json")[1])
     assert details["csr"]["subject"] == [{"attribute": "CN", "value": "alice"}, {"attribute": "O", "value": "Plant 4"}]
     assert details["context"] == {"host": "press-7"}
+    assert details["enrolledVia"] == "api"
     assert details["willIssue"]["subject"] == "CN=alice"
 
 

@@ -69,6 +69,7 @@ def test_a_release_1_folder_keeps_every_grant_request_certificate_and_audit_entr
         assert {name: row.status for name, row in rows.items()} == {
             "alice": "granted", "carol": "rejected", "dave": "pending", "erin": "pending"}
         assert {name: row.id for name, row in rows.items()} == ids_before
+        assert {row.enrolled_via for row in rows.values()} == {"api"}  # all came through the JSON API
         alice_pem = certificates["alice"]["certificate"]
         alice = service.details("alice")
         assert alice.certificate_pem == alice_pem

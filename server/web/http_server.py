@@ -18,8 +18,8 @@ from cheroot import wsgi
 
 from server.validation import MAX_BODY_BYTES
 from server.web.connections import DeferredHandshakeAdapter, GuardedServer
-from server.web.json_api import CLIENT_CERTIFICATE_KEY, DRAIN_BYTES
 from server.web.requests import MAX_HEADER_BYTES
+from server.web.wire import CLIENT_CERTIFICATE_KEY, DRAIN_BYTES
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ LOCKED_MESSAGE = "the registry is locked; ask an administrator to open it"
 PENDING_MESSAGE = "waiting for an administrator to review the request"
 REJECTED_MESSAGE = "an administrator rejected the request"
 
-# The status code of each refusal in this API; EST maps some of them differently.
+# The status code of each refusal in this API; EST (server.web.est_answers) differs for one.
 REFUSAL_STATUS = {
     RefusalKind.INVALID: 400,
     RefusalKind.WRONG_PASSWORD: 409,

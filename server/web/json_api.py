@@ -9,9 +9,9 @@ here.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
+from collections.abc import Callable
 from importlib import resources
 
 from bottle import Bottle, HTTPResponse, request
@@ -25,32 +25,26 @@ from server.validation import (
     parse_registration,
     parse_renewal,
 )
-from server.web import json_answers
+from server.web import json_answers, wire
 from server.web.json_answers import Answer
-from server.web.requests import BodyTooLarge
 
 log = logging.getLogger(__name__)
 
-# Set by the HTTP server (server.web.http_server) when a client presented a certificate
-# that chains to our CA.
-CLIENT_CERTIFICATE_KEY = "client_registry.client_certificate_der"
-DRAIN_BYTES = 1024 * 1024
 
-
-def create_app(service: RegistrationService) -> Bottle:
+def create_app(service: RegistrationService, *adapters: Callable[[Bottle, RegistrationService], None]) -> Bottle:
+    """The JSON API's app; each of ``adapters`` (another wire format, such as
+    ``server.web.est.add_routes``) then adds its own routes to it."""
     app = Bottle()
     openapi_document = openapi_document_bytes()
 
     @app.post(REGISTER_PATH)
     def register():
-        return _answer_body(lambda body: registration_answer(service, body, request.environ.get("CONTENT_TYPE"),
-                                                             _source()))
+        return _answer_body(lambda body: registration_answer(service, body, wire.content_type(), wire.source()))
 
     @app.post(RENEW_PATH)
     def renew():
         return _answer_body(lambda body: renewal_answer(
-            service, body, request.environ.get("CONTENT_TYPE"), request.environ.get(CLIENT_CERTIFICATE_KEY),
-            basic_credentials(request.environ.get("HTTP_AUTHORIZATION", "")), _source()))
+            service, body, wire.content_type(), wire.client_certificate(), wire.credentials(), wire.source()))
 
     @app.get(CA_PATH)
     def ca_certificate():
@@ -63,8 +57,7 @@ def create_app(service: RegistrationService) -> Bottle:
 
     @app.get(WHOAMI_PATH)
     def whoami():
-        outcome = service.whoami(request.environ.get(CLIENT_CERTIFICATE_KEY),
-                                 basic_credentials(request.environ.get("HTTP_AUTHORIZATION", "")), _source())
+        outcome = service.whoami(wire.client_certificate(), wire.credentials(), wire.source())
         return _respond(json_answers.for_whoami(outcome))
 
     @app.get(OPENAPI_PATH)
@@ -76,6 +69,8 @@ def create_app(service: RegistrationService) -> Bottle:
     for status, message in ((400, "bad request"), (404, "no such resource"), (405, "method not allowed"),
                             (413, "request too large"), (500, "internal error")):
         app.error(status)(_json_error(status, message))
+    for add_routes in adapters:
+        add_routes(app, service)
     return app
 
 
@@ -114,14 +109,9 @@ def _body_problem(body: bytes, content_type: str | None) -> Answer | None:
 
 
 def _answer_body(answer) -> HTTPResponse:
-    """Read the request body and ``answer(body)``; a body that cannot be read is a 400."""
-    try:
-        body = _read_body(MAX_BODY_BYTES)
-    except BodyTooLarge:  # one chunk beyond what the server reads at all
-        return _closing(_respond(_too_large()))
-    except ValueError as error:  # cheroot's complaint about a malformed chunked body
-        return _closing(_respond(json_answers.unreadable_body(str(error))))
-    return _respond(answer(body))
+    """Read the request body and respond with ``answer(body)``; a body that cannot be read is a 400."""
+    return wire.with_body(MAX_BODY_BYTES, lambda body: _respond(answer(body)),
+                          lambda reason: _respond(json_answers.unreadable_body(reason)))
 
 
 def openapi_document_bytes() -> bytes:
@@ -134,17 +124,12 @@ def _respond(answer: Answer) -> HTTPResponse:
     if answer.retry_after is not None:
         headers["Retry-After"] = str(answer.retry_after)
     if answer.status == 401:
-        headers["WWW-Authenticate"] = 'Basic realm="Client Registry", charset="UTF-8"'
+        headers["WWW-Authenticate"] = wire.BASIC_CHALLENGE
     return HTTPResponse(json.dumps(answer.body), answer.status, headers)
 
 
 def _too_large() -> Answer:
     return json_answers.error(413, f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
-
-
-def _closing(response: HTTPResponse) -> HTTPResponse:
-    response.set_header("Connection", "close")  # what follows on the stream is garbage
-    return response
 
 
 def _json_error(status: int, message: str):
@@ -156,52 +141,3 @@ def _json_error(status: int, message: str):
 
     return handler
 
-
-def _source() -> str:
-    # The socket's peer, never X-Forwarded-For: any client can write that header.
-    return request.environ.get("REMOTE_ADDR", "")
-
-
-def _read_body(limit: int) -> bytes:
-    """At most ``limit + 1`` bytes, enough to tell an oversized body from a full one,
-    whether it came with Content-Length or chunked."""
-    stream = request.environ["wsgi.input"]
-    chunks, size = [], 0
-    while size <= limit:
-        chunk = stream.read(limit + 1 - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    if size > limit:
-        _discard(stream, DRAIN_BYTES)
-    return b"".join(chunks)
-
-
-def _discard(stream, most: int) -> None:
-    """Read and drop what a client is still sending, up to ``most`` bytes.
-
-    The server closes the connection after a 413; closing while the client is
-    still writing makes its kernel drop our answer (a TCP reset). Draining a
-    bounded amount first lets an ordinary oversized request read its 413.
-    """
-    while most > 0:
-        try:
-            chunk = stream.read(min(most, 65536))
-        except BodyTooLarge:
-            return  # past even what the server reads; the connection closes anyway
-        if not chunk:
-            return
-        most -= len(chunk)
-
-
-def basic_credentials(header: str) -> tuple[str, str] | None:
-    """(username, password) from an ``Authorization: Basic`` header; None for anything else."""
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        username, separator, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
-    except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 once decoded
-        return None
-    return (username, password) if separator else None
