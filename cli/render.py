@@ -49,6 +49,7 @@ def describe(details: RegistrationDetails) -> list[str]:
         "requested permissions:" + ("" if details.permissions else " -"),
     ]
     lines += [f"  {p.context}:{p.operation}:{make_visible(p.resource)}" for p in details.permissions]
+    lines += [f"warning:          {warning}" for warning in details.warnings]
     csr = details.csr
     if csr is None:
         lines.append("CSR:              none (password only)")
@@ -142,6 +143,7 @@ def details_json(details: RegistrationDetails) -> dict:
         "certificateNotAfter": iso(details.certificate_not_after),
         "certificate": details.certificate_pem,
         "certificates": [certificate_json(view) for view in details.certificates],
+        "warnings": list(details.warnings),
     }
 
 

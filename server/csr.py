@@ -190,6 +190,8 @@ def _review(csr, key_algorithm: str, key_size: str, signature_algorithm: str) ->
                 san = issuable_san(name)
                 if san is None:
                     other_sans.append(f"{type(name).__name__}: {name.value!r}")
+                elif not _is_valid_san(san):
+                    other_sans.append(f"{san.kind}: {san.value!r} (not a valid name of its kind)")
                 elif san not in sans:
                     sans.append(san)
         else:
@@ -205,6 +207,28 @@ def _review(csr, key_algorithm: str, key_size: str, signature_algorithm: str) ->
         signature_algorithm=signature_algorithm,
         key_fingerprint=key_fingerprint(csr.public_key()),
     )
+
+
+# RFC 1123 host names: letters, digits and hyphens in dot-separated labels.
+# Wildcards are never issued: a client certificate names one client.
+_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)", re.ASCII)
+
+
+def _is_valid_san(san: SubjectAltName) -> bool:
+    """Whether a SAN the CSR asks for is a valid name of its kind, so that it may be issued:
+    a name with control characters or spaces could mislead whoever reads the certificate."""
+    value = san.value
+    if san.kind == "DNS":
+        return len(value) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in value.split("."))
+    if san.kind == "email":
+        local, _, domain = value.partition("@")
+        return bool(local) and value.isascii() and value.isprintable() and " " not in value and \
+            "@" not in domain and all(_DNS_LABEL.fullmatch(label) for label in domain.split("."))
+    if san.kind == "URI":
+        scheme, separator, rest = value.partition(":")
+        return bool(separator and rest) and scheme.isalpha() and value.isascii() and value.isprintable() \
+            and " " not in value
+    return True  # IP: cryptography parsed it into an address already
 
 
 def _review_rdn(rdn: x509.RelativeDistinguishedName) -> tuple[str, str]:

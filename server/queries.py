@@ -9,6 +9,7 @@ from server.ca import CertificateAuthority
 from server.csr import load_checked_csr
 from server.lifecycle import CertificateLifecycle
 from server.outcomes import Refused
+from server.review_warnings import request_warnings
 from server.statuses import PENDING, STATUSES
 from server.validation import Permission
 from server.views import (
@@ -62,6 +63,7 @@ class Queries:
         if review is not None and registration.status == PENDING:
             plan = self._ca.plan_client_certificate(registration.username, review.key_algorithm, (), self._clock())
         history = self._lifecycle.history(registration.id)
+        permissions = tuple(Permission.from_json(p) for p in registration.permissions)
         shown = next((view for view in reversed(history) if view.revoked_at is None), None)
         return RegistrationDetails(
             reviewed=ReviewedRequest(registration.id, registration.request_digest),
@@ -74,7 +76,7 @@ class Queries:
             failed_attempts=registration.failed_attempts,
             context=registration.context,
             roles=tuple(registration.roles),
-            permissions=tuple(Permission.from_json(p) for p in registration.permissions),
+            permissions=permissions,
             csr=review,
             plan=plan,
             decided_at=registration.decided_at,
@@ -86,6 +88,7 @@ class Queries:
             certificate_not_after=shown.not_after if shown else None,
             certificate_pem=shown.pem if shown else None,
             certificates=history,
+            warnings=request_warnings(registration.roles, permissions),
             enrolled_via=registration.enrolled_via,
         )
 

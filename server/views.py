@@ -77,6 +77,7 @@ class RegistrationDetails:
     certificate_not_after: float | None = None
     certificate_pem: str | None = field(default=None, repr=False)
     certificates: tuple[CertificateView, ...] = ()  # every one issued to this client, oldest first
+    warnings: tuple[str, ...] = ()  # what to look at twice before granting (server.review_warnings)
     enrolled_via: str = VIA_API  # or VIA_EST (server.statuses)
 
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from server.csr import check_csr
 from storage.models import AuditEntry, Registration
 from tests.helpers import handmade_csr, make_csr, make_key
 
@@ -173,3 +174,20 @@ def test_review_shows_subject_attribute_by_attribute_and_sans(opened, client):
     assert review.requested_extensions == ("basicConstraints CA:TRUE",)
     assert details.plan.common_name == "alice"
     assert details.plan.sans == ()  # SANs are issued only as the admin approves them
+
+
+@pytest.mark.parametrize("name, issued", [
+    (x509.DNSName("alice.plant.example"), True),
+    (x509.DNSName("ali\x1bce.plant"), False),
+    (x509.DNSName("*.plant.example"), False),
+    (x509.DNSName("-bad-.plant"), False),
+    (x509.RFC822Name("alice@plant.example"), True),
+    (x509.RFC822Name("ali ce@plant.example"), False),
+    (x509.UniformResourceIdentifier("urn:plant:alice"), True),
+    (x509.UniformResourceIdentifier("no scheme here"), False),
+])
+def test_only_valid_sans_are_offered_for_issuing(name, issued):
+    pem, _ = make_csr("alice", sans=[name])
+    review = check_csr(pem, "alice").review
+    assert bool(review.sans) == issued
+    assert bool(review.other_sans) != issued  # shown for the record, never issued
