@@ -1,6 +1,6 @@
 """Client Registry: the admin window with the HTTPS server (default), the server
-alone (``--headless``), the admin command line (``admin …``) and the agent's
-enrolment tool (``enroll …``)."""
+alone (--headless), the admin command line (admin …) and the agent's enrolment
+tool (enroll …)."""
 
 from __future__ import annotations
 

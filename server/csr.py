@@ -33,6 +33,36 @@ _PEM_BLOCK = re.compile(
 )
 
 
+# RFC 4514 gives short names to a few attributes only (CN, O, OU, C, ST, L…);
+# cryptography spells the rest as dotted OIDs, which no administrator can read.
+_ATTRIBUTE_NAMES = {
+    NameOID.EMAIL_ADDRESS: "emailAddress",
+    NameOID.SERIAL_NUMBER: "serialNumber",
+    NameOID.SURNAME: "surname",
+    NameOID.GIVEN_NAME: "givenName",
+    NameOID.TITLE: "title",
+    NameOID.INITIALS: "initials",
+    NameOID.GENERATION_QUALIFIER: "generationQualifier",
+    NameOID.X500_UNIQUE_IDENTIFIER: "x500UniqueIdentifier",
+    NameOID.DN_QUALIFIER: "dnQualifier",
+    NameOID.PSEUDONYM: "pseudonym",
+    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+    NameOID.BUSINESS_CATEGORY: "businessCategory",
+    NameOID.POSTAL_ADDRESS: "postalAddress",
+    NameOID.POSTAL_CODE: "postalCode",
+    NameOID.JURISDICTION_COUNTRY_NAME: "jurisdictionCountryName",
+    NameOID.JURISDICTION_LOCALITY_NAME: "jurisdictionLocalityName",
+    NameOID.JURISDICTION_STATE_OR_PROVINCE_NAME: "jurisdictionStateOrProvinceName",
+    NameOID.UNSTRUCTURED_NAME: "unstructuredName",
+}
+
+
+def attribute_name(attribute: x509.NameAttribute) -> str:
+    """A subject attribute's name as people write it: RFC 4514's short name (CN, O…),
+    else its usual long name (emailAddress…), else the dotted OID of an unknown one."""
+    return _ATTRIBUTE_NAMES.get(attribute.oid, attribute.rfc4514_attribute_name)
+
+
 class CsrError(ValueError):
     """The CSR breaks a rule; the message says which, in one line."""
 
@@ -211,7 +241,7 @@ def _review(csr, key_algorithm: str, key_size: str, signature_algorithm: str) ->
                     sans.append(san)
         else:
             requested.append(_describe_extension(extension))
-    subject = tuple((attribute.rfc4514_attribute_name, str(attribute.value)) for attribute in csr.subject)
+    subject = tuple((attribute_name(attribute), str(attribute.value)) for attribute in csr.subject)
     return CsrReview(
         subject=subject,
         sans=tuple(sans),
