@@ -60,11 +60,12 @@ def build_server(service: RegistrationService, data_dir: Path, host: str, port: 
     """The server ``start_server`` starts; ``wrap_app`` may put WSGI middleware around
     the app (the benchmarks put a baseline route beside it)."""
     context = None
+    dns_names, addresses = local_names(host)
     if tls:
-        dns_names, addresses = local_names(host)
         cert_path, key_path = service.ca.ensure_server_certificate(data_dir, dns_names, addresses, service.clock())
         context = server_context(cert_path, key_path, Path(data_dir) / CA_CERT_FILE)
     else:
         log.warning("TLS IS OFF: passwords and certificates cross the network in clear text. "
                     "Use --no-tls for local experiments only.")
-    return RegistryServer(wrap_app(create_app(service)), host, port, context, companions=(Housekeeping(service),))
+    return RegistryServer(wrap_app(create_app(service)), host, port, context, companions=(Housekeeping(service),),
+                          names=(dns_names, addresses))
