@@ -89,11 +89,13 @@ def run_headless(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM, then stop cleanly."""
     from server.bootstrap import open_registry, start_server
     from server.ca import CaError
+    from server.instance_lock import AlreadyRunning, claim
 
     try:
+        lock = claim(args.data_dir)  # held while this process serves
         service = open_registry(args.data_dir, limits=args.limits)
         server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
-    except (OSError, CaError) as error:
+    except (OSError, CaError, AlreadyRunning) as error:
         logging.getLogger("main").error("cannot start: %s", error)
         return 1
     stop = threading.Event()
@@ -101,6 +103,7 @@ def run_headless(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
     server.stop()
+    lock.release()
     return 0
 
 

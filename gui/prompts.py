@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from gui.display import shown
@@ -38,3 +39,14 @@ def confirm_delete(parent: QWidget | None, username: str, status: str) -> bool:
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is delete
+
+
+def tell_cannot_start(reason: str) -> None:
+    """Someone who started the window from a desktop sees no log: tell them, unless nobody can see it."""
+    if QGuiApplication.platformName() in ("offscreen", "minimal"):
+        return
+    box = QMessageBox(QMessageBox.Icon.Critical, "Client Registry", "Client Registry cannot start.")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setInformativeText(reason)
+    box.exec()
+
