@@ -53,7 +53,7 @@ def run_window(args: argparse.Namespace) -> int:
         lock.release()
         return _cannot_start(str(error))
     service.release_connection()  # from here on only the worker threads touch the database
-    window = MainWindow(service, server.url, QSettings())
+    window = MainWindow(service, server.agent_urls, QSettings())
     try:
         window.show()
         window.start()

@@ -9,16 +9,18 @@ re-reads what changed instead of patching its models by hand.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from peewee import OperationalError
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon, QTableView, QTabWidget, QVBoxLayout, QWidget
 
 from gui import prompts
 from gui.audit_model import AuditModel
-from gui.display import shown
+from gui.display import plain_label, shown
+from gui.fit import fit_to_screen
 from gui.icons import icon
 from gui.registrations_model import RegistrationsModel
 from gui.registrations_tab import RegistrationsTab
@@ -36,6 +38,10 @@ GEOMETRY_KEY = "window/geometry"
 COLUMNS_KEY = "window/registrationColumns"
 FILTER_KEY = "registrations/filter"
 NOTICE_MS = 10_000
+REGISTRATIONS_TITLE = "Registrations"
+PREFERRED_SIZE = QSize(1280, 760)
+INSECURE_TEXT = ("TLS IS OFF (--no-tls): passwords and certificates cross the network in clear text. "
+                 "For local experiments only.")
 
 
 def failure_text(error: Exception) -> str:
@@ -51,8 +57,11 @@ def failure_text(error: Exception) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, service: RegistrationService, url: str, settings: QSettings, parent: QWidget | None = None):
+    def __init__(self, service: RegistrationService, urls: str | Sequence[str], settings: QSettings,
+                 parent: QWidget | None = None):
+        """``urls``: where agents reach the server (``RegistryServer.agent_urls``), or its one URL."""
         super().__init__(parent)
+        urls = [urls] if isinstance(urls, str) else list(urls)
         self.service = service
         self.settings = settings
         self.actor = admin_actor("window")
@@ -64,7 +73,11 @@ class MainWindow(QMainWindow):
         self.audit = AuditModel(self)
         self.sync = RegistrySync(service, self.tasks, self.registrations, self.audit, parent=self)
 
-        self.state_panel = RegistryStatePanel(service.clock, url, service.ca.fingerprint)
+        self.state_panel = RegistryStatePanel(service.clock, urls, service.ca.fingerprint)
+        self.insecure_banner = plain_label(INSECURE_TEXT, selectable=False)
+        self.insecure_banner.setObjectName("insecureBanner")
+        self.insecure_banner.setWordWrap(True)
+        self.insecure_banner.setVisible(any(url.startswith("http://") for url in urls))
         self.registrations_tab = RegistrationsTab(self.registrations)
         self.audit_table = QTableView()
         self.audit_table.setModel(self.audit)
@@ -76,13 +89,14 @@ class MainWindow(QMainWindow):
         for column, width in enumerate((150, 170, 80, 150)):
             self.audit_table.setColumnWidth(column, width)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.registrations_tab, icon("registrations"), "Registrations")
+        self.tabs.addTab(self.registrations_tab, icon("registrations"), REGISTRATIONS_TITLE)
         self.tabs.addTab(self.audit_table, icon("audit"), "Audit log")
 
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(12, 12, 12, 6)
         layout.setSpacing(10)
+        layout.addWidget(self.insecure_banner)
         layout.addWidget(self.state_panel)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
@@ -127,10 +141,8 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value(GEOMETRY_KEY)
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 760)
+        if not (isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry)):
+            fit_to_screen(self, PREFERRED_SIZE)
         columns = self.settings.value(COLUMNS_KEY)
         if isinstance(columns, QByteArray) and not columns.isEmpty():
             self.registrations_tab.table.horizontalHeader().restoreState(columns)
@@ -237,7 +249,7 @@ class MainWindow(QMainWindow):
 
     def _show_pending_count(self) -> None:
         pending = self.registrations.count("pending")
-        self.tabs.setTabText(0, f"Registrations ({pending} pending)" if pending else "Registrations")
+        self.tabs.setTabText(0, f"{REGISTRATIONS_TITLE} ({pending} pending)" if pending else REGISTRATIONS_TITLE)
 
     def _make_tray(self) -> QSystemTrayIcon | None:
         if not QSystemTrayIcon.isSystemTrayAvailable():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.display import permission_text, plain_label, shown
+from gui.fit import fit_to_screen
 from gui.icons import icon
 from gui.review_sections import PlanGroup, csr_group, decision_group, group, request_group, tick_list, ticked_values
 from server.csr import SubjectAltName
@@ -28,6 +30,7 @@ from server.views import RegistrationDetails
 from storage.registrations import PENDING
 
 GRANT, REJECT = "grant", "reject"
+PREFERRED_SIZE = QSize(980, 680)
 
 
 @dataclass(frozen=True)
@@ -68,29 +71,14 @@ class ReviewDialog(QDialog):
         self.fingerprint_label = csr_widgets.get("fingerprint")
         self.san_list = csr_widgets.get("sans")
 
-        facts = QWidget()
-        facts_layout = QVBoxLayout(facts)
-        facts_layout.setContentsMargins(0, 0, 0, 0)
-        for box in (request_group(details), asked, csr_box):
-            facts_layout.addWidget(box)
-        facts_layout.addStretch()
-        scroller = QScrollArea()
-        scroller.setWidgetResizable(True)
-        scroller.setWidget(facts)
-        scroller.setFrameShape(QScrollArea.Shape.NoFrame)
-
-        side = QVBoxLayout()
         self.plan_group: PlanGroup | None = None
         if self.reviewable:
             self.plan_group = PlanGroup(details, details.plan)
-            side.addWidget(self.plan_group)
-        else:
-            side.addWidget(decision_group(details))
-        side.addStretch()
-
+        # Each column scrolls on its own, and only when the screen is too small for it:
+        # the buttons below stay in reach whatever the screen.
         columns = QHBoxLayout()
-        columns.addWidget(scroller, 3)
-        columns.addLayout(side, 2)
+        columns.addWidget(_scrolling(request_group(details), asked, csr_box), 3)
+        columns.addWidget(_scrolling(self.plan_group or decision_group(details)), 2)
 
         self.reason_edit = QLineEdit()
         self.reason_edit.setPlaceholderText("Reason for rejecting (optional; the agent is told)")
@@ -123,7 +111,7 @@ class ReviewDialog(QDialog):
         layout.addWidget(heading)
         layout.addLayout(columns, 1)
         layout.addLayout(buttons)
-        self.resize(980, 680)
+        fit_to_screen(self, PREFERRED_SIZE)
 
         for tick_widget in (self.role_list, self.permission_list, self.san_list):
             if tick_widget is not None:
@@ -165,3 +153,18 @@ class ReviewDialog(QDialog):
         if self.plan_group is not None:
             grant = self.chosen(GRANT)
             self.plan_group.show_choice(grant.roles, grant.permissions, grant.sans)
+
+
+def _scrolling(*boxes: QWidget) -> QScrollArea:
+    """``boxes`` stacked, in a frameless area that scrolls when they do not fit."""
+    inner = QWidget()
+    column = QVBoxLayout(inner)
+    column.setContentsMargins(0, 0, 4, 0)
+    for box in boxes:
+        column.addWidget(box)
+    column.addStretch()
+    scroller = QScrollArea()
+    scroller.setWidgetResizable(True)
+    scroller.setWidget(inner)
+    scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+    return scroller

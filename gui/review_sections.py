@@ -50,6 +50,7 @@ def tick_list(items: Iterable[tuple[str, object]], ticked: bool, checkable: bool
         else:
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
         widget.addItem(item)
+    widget.ensurePolished()  # the style sheet's item padding counts in the row height
     rows = max(1, min(widget.count(), 6))
     widget.setFixedHeight(rows * widget.sizeHintForRow(0) + 2 * widget.frameWidth() + 4)
     return widget
