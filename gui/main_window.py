@@ -14,7 +14,7 @@ from pathlib import Path
 
 from peewee import OperationalError
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon, QTableView, QTabWidget, QVBoxLayout, QWidget
 
 from gui import prompts
@@ -38,7 +38,7 @@ GEOMETRY_KEY = "window/geometry"
 COLUMNS_KEY = "window/registrationColumns"
 FILTER_KEY = "registrations/filter"
 NOTICE_MS = 10_000
-REGISTRATIONS_TITLE = "Registrations"
+REGISTRATIONS_TITLE = "&Registrations"
 PREFERRED_SIZE = QSize(1280, 760)
 INSECURE_TEXT = ("TLS IS OFF (--no-tls): passwords and certificates cross the network in clear text. "
                  "For local experiments only.")
@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
             self.audit_table.setColumnWidth(column, width)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.registrations_tab, icon("registrations"), REGISTRATIONS_TITLE)
-        self.tabs.addTab(self.audit_table, icon("audit"), "Audit log")
+        self.tabs.addTab(self.audit_table, icon("audit"), "&Audit log")
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -116,13 +116,37 @@ class MainWindow(QMainWindow):
         tab.export_requested.connect(self.export_certificate)
         tab.delete_requested.connect(self.delete)
         tab.filter_changed.connect(lambda status: self.settings.setValue(FILTER_KEY, status or "all"))
+        self._add_shortcuts()
         self._restore_settings()
+
+    def _add_shortcuts(self) -> None:
+        """Window-wide keys; the table's own actions (Enter, Ctrl+E, Delete) live on its tab."""
+        def add(text: str, key: str, slot) -> QAction:
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            return action
+
+        panel = self.state_panel
+        self.open_action = add("Open for 5 minutes", "Ctrl+O", lambda: panel.can_open() and self.open_registry())
+        self.lock_action = add("Lock now", "Ctrl+L", lambda: panel.can_lock() and self.lock_registry())
+        self.registrations_action = add("Registrations", "Ctrl+1", lambda: self.show_tab(0))
+        self.audit_action = add("Audit log", "Ctrl+2", lambda: self.show_tab(1))
+
+    def show_tab(self, index: int) -> None:
+        self.tabs.setCurrentIndex(index)
+        self.tabs.currentWidget().setFocus()
+        if index == 0:
+            self.registrations_tab.table.setFocus()
 
     # ------------------------------------------------------------ life
 
     def start(self) -> None:
         """Begin reading the registry; the first read fills the table."""
         self.sync.start()
+        self.registrations_tab.table.setFocus()  # arrows, Enter, Ctrl+E and Delete work at once
 
     def shutdown(self) -> None:
         """Stop timers and wait for background work; nothing is delivered afterwards."""
@@ -179,7 +203,8 @@ class MainWindow(QMainWindow):
         self.tasks.run(lambda: self.service.details(username), self._ask_review, self._show_failure)
 
     def _ask_review(self, details: RegistrationDetails) -> None:
-        decision = ReviewDialog.ask(self, details)
+        # The dialog watches the table: a request decided or deleted meanwhile is told at once.
+        decision = ReviewDialog.ask(self, details, self.registrations)
         if decision is not None:
             self.decide(details.username, decision)
 
@@ -208,7 +233,7 @@ class MainWindow(QMainWindow):
 
     def _save_certificate(self, details: RegistrationDetails) -> None:
         if not details.certificate_pem:
-            self.statusBar().showMessage(f"{shown(details.username)} has no certificate", NOTICE_MS)
+            prompts.tell_failure(self, f"{shown(details.username)} has no certificate (any more)")
             return
         path = prompts.ask_export_path(self, details.username)
         if path is None:
@@ -232,7 +257,10 @@ class MainWindow(QMainWindow):
         self.sync.poll()
 
     def _show_failure(self, error: Exception) -> None:
-        self.statusBar().showMessage(failure_text(error))
+        """An action the administrator asked for failed: tell them where they look, not only in the status bar."""
+        text = failure_text(error)
+        self.statusBar().showMessage(text, NOTICE_MS)
+        prompts.tell_failure(self, text)
 
     def _loaded(self) -> None:
         pending = self.registrations.count("pending")

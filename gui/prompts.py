@@ -50,3 +50,13 @@ def tell_cannot_start(reason: str) -> None:
     box.setInformativeText(reason)
     box.exec()
 
+
+def tell_failure(parent: QWidget | None, text: str) -> None:
+    """An action the administrator asked for was refused or failed: say so in a box they must see."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Client Registry")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(text)
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.exec()

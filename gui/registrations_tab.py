@@ -49,8 +49,10 @@ class RegistrationsTab(QWidget):
         self.counts_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         self.review_action = QAction(icon("review"), "Review…", self)
-        self.review_action.setShortcut(QKeySequence(Qt.Key.Key_Return))
+        self.review_action.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter),
+                                         QKeySequence("Ctrl+R")])
         self.export_action = QAction(icon("export"), "Export certificate…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
         self.delete_action = QAction(icon("delete"), "Delete…", self)
         self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
         for action, signal in ((self.review_action, self.review_requested),
@@ -59,6 +61,8 @@ class RegistrationsTab(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(lambda _=False, signal=signal: self._emit_for_selected(signal))
             self.addAction(action)
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{action.text().rstrip('…')} ({keys})")
         toolbar = QToolBar()
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addActions([self.review_action, self.export_action, self.delete_action])

@@ -157,7 +157,7 @@ def _take(out: Path, temporary: Path) -> list[Path]:
             window.registrations_tab.select_username("press.line3")
             _settle(app)
             written.append(_save(window, out / f"screenshot{suffix}.png"))
-            dialog = ReviewDialog(details, window)
+            dialog = ReviewDialog(details, window, window.registrations)
             dialog.show()
             _settle(app)
             written.append(_save(dialog, out / f"review-dialog{suffix}.png"))

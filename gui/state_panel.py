@@ -21,8 +21,8 @@ from gui.display import countdown, plain_label, spaced_hex
 from gui.icons import icon
 from server.views import RegistryStatus
 
-OPEN_TEXT = "Open for 5 minutes"
-LOCK_TEXT = "Lock now"
+OPEN_TEXT = "&Open for 5 minutes"
+LOCK_TEXT = "&Lock now"
 TICK_MS = 250
 SHOWN_URLS = 3  # more go to the tooltip: the panel's height must stay small
 EXPLANATION_LINES = 2
@@ -165,6 +165,12 @@ class RegistryStatePanel(QFrame):
         """Disable the button while an open or lock is on its way."""
         self._busy = busy
         self.toggle_button.setEnabled(self._known and not busy)
+
+    def can_open(self) -> bool:
+        return self._known and not self._busy and not self.is_open
+
+    def can_lock(self) -> bool:
+        return self._known and not self._busy and self.is_open
 
     def stop(self) -> None:
         self._ticker.stop()

@@ -77,8 +77,8 @@ def test_the_table_and_the_audit_view_show_network_text_literally(qtbot, monkeyp
         dialog.reason_edit.setText(PAYLOAD)
         dialog.reject_button.click()
 
-    monkeypatch.setattr(ReviewDialog, "ask", staticmethod(lambda parent, details: (
-        reject(dialog := ReviewDialog(details, parent)), dialog.decision)[1]))
+    monkeypatch.setattr(ReviewDialog, "ask", staticmethod(lambda parent, details, registrations=None: (
+        reject(dialog := ReviewDialog(details, parent, registrations)), dialog.decision)[1]))
     window.registrations_tab.select_username("hostile1")
     window.registrations_tab.review_action.trigger()
     qtbot.waitUntil(lambda: window.audit.rowCount() > 0 and window.audit.index(0, 2).data() == "reject")
