@@ -48,6 +48,7 @@ def tell_cannot_start(reason: str) -> None:
     box = QMessageBox(QMessageBox.Icon.Critical, "Client Registry", "Client Registry cannot start.")
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setInformativeText(reason)
+    _readable_width(box)
     box.exec()
 
 
@@ -59,4 +60,10 @@ def tell_failure(parent: QWidget | None, text: str) -> None:
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(text)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    _readable_width(box)
     box.exec()
+
+
+def _readable_width(box: QMessageBox) -> None:
+    """QMessageBox wraps a long line to a narrow column of short lines; give its text room."""
+    box.setStyleSheet("#qt_msgbox_label, #qt_msgbox_informativelabel { min-width: 26em; }")
