@@ -31,7 +31,7 @@ from server.views import RegistrationDetails
 from storage.registrations import PENDING
 
 GRANT, REJECT = "grant", "reject"
-PREFERRED_SIZE = QSize(980, 680)
+PREFERRED_SIZE = QSize(980, 720)
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,15 @@ class ReviewDialog(QDialog):
         checkable = self.reviewable
         self.role_list = tick_list(((shown(role), role) for role in details.roles), True, checkable)
         self.permission_list = tick_list(((permission_text(p), p) for p in details.permissions), True, checkable)
-        asked, _ = group(
-            "Requested roles and permissions" + (" (untick what not to grant)" if checkable else ""),
+        asked, asked_form = group(
+            "Requested roles and permissions",
             ("Roles", self.role_list if details.roles else "none"),
             ("Permissions", self.permission_list if details.permissions else "none"),
         )
+        if checkable:  # a row, not the title: a title cannot wrap on a narrow screen
+            hint = plain_label("Untick what not to grant.", selectable=False)
+            hint.setObjectName("muted")
+            asked_form.insertRow(0, hint)
         csr_box, csr_widgets = csr_group(details.csr)
         self.subject_labels = csr_widgets.get("subject", [])
         self.fingerprint_label = csr_widgets.get("fingerprint")

@@ -20,6 +20,7 @@ def group(title: str, *rows: tuple[str, QWidget | str]) -> tuple[QGroupBox, QFor
     """A titled form; string values become plain, selectable labels."""
     box = QGroupBox(title)
     form = QFormLayout(box)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # captions above values when narrow
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
     for caption, value in rows:
@@ -105,6 +106,7 @@ class PlanGroup(QGroupBox):
     def __init__(self, details: RegistrationDetails, plan: IssuancePlan | None):
         super().__init__("Will be issued")
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         add_row(form, "Username", shown(details.username))
         add_row(form, "Password", "the one sent with the request")
