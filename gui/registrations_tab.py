@@ -151,8 +151,8 @@ class RegistrationsTab(QWidget):
         room = self.counts_label.width()
         metrics = self.counts_label.fontMetrics()
         short = f"{self.model.count(PENDING)} {PENDING}"
-        text = full if metrics.horizontalAdvance(full) <= room else short if metrics.horizontalAdvance(short) <= room else ""
-        self.counts_label.setText(text)
+        fitting = [text for text in (full, short) if metrics.horizontalAdvance(text) <= room]
+        self.counts_label.setText(fitting[0] if fitting else "")
         self.counts_label.setToolTip(full)
 
     def _update_actions(self, *_: object) -> None:

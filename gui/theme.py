@@ -10,6 +10,8 @@ the keyboard focus ring.
 
 from __future__ import annotations
 
+from functools import cache
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
@@ -101,8 +103,13 @@ def system_scheme() -> str:
         return DARK
     if scheme == Qt.ColorScheme.Light:
         return LIGHT
-    window = QGuiApplication.palette().color(Role.Window)
-    return DARK if window.lightness() < 128 else LIGHT
+    return DARK if _system_window_colour().lightness() < 128 else LIGHT
+
+
+@cache
+def _system_window_colour() -> QColor:
+    """The platform's window colour, read once: after ``apply_theme`` the palette is ours."""
+    return QGuiApplication.palette().color(Role.Window)
 
 
 def palette_for(scheme: str) -> QPalette:
@@ -124,6 +131,7 @@ def style_sheet(scheme: str) -> str:
 
 def apply_theme(app: QApplication, scheme: str | None = None) -> str:
     """Style ``app`` for ``scheme`` (default: the system's, followed when it changes); the scheme used."""
+    _system_window_colour()  # before the first setPalette hides the platform's own
     follow = scheme is None
     scheme = scheme or system_scheme()
     if not isinstance(app.style(), ClearStyle):
@@ -131,15 +139,10 @@ def apply_theme(app: QApplication, scheme: str | None = None) -> str:
     app.setPalette(palette_for(scheme))
     app.setStyleSheet(style_sheet(scheme))
     icons.set_scheme(scheme)
-    app.setProperty("colourScheme", scheme)
     if follow and not app.property("followsScheme"):
         app.setProperty("followsScheme", True)
         QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _: apply_theme(app))
     return scheme
-
-
-def current_scheme(app: QApplication) -> str:
-    return app.property("colourScheme") or LIGHT
 
 
 class ClearStyle(QProxyStyle):
