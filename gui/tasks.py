@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 
 log = logging.getLogger(__name__)
@@ -32,19 +32,15 @@ class _Relay(QObject):
     finished = Signal(int, bool, object)  # task id, succeeded, result or exception
 
 
-class _Task(QRunnable):
-    def __init__(self, task_id: int, work: Callable[[], Any], relay: _Relay, after: Callable[[], None]):
-        super().__init__()
-        self._task_id, self._work, self._relay, self._after = task_id, work, relay, after
-
-    def run(self) -> None:
-        try:
-            result, succeeded = self._work(), True
-        except Exception as error:  # handed to the GUI thread, which decides what to show
-            result, succeeded = error, False
-        finally:
-            self._after()
-        self._relay.finished.emit(self._task_id, succeeded, result)
+def _run_task(task_id: int, work: Callable[[], Any], relay: _Relay, after: Callable[[], None]) -> None:
+    """Runs on the worker thread."""
+    try:
+        result, succeeded = work(), True
+    except Exception as error:  # handed to the GUI thread, which decides what to show
+        result, succeeded = error, False
+    finally:
+        after()
+    relay.finished.emit(task_id, succeeded, result)
 
 
 class BackgroundTasks(QObject):
@@ -70,7 +66,11 @@ class BackgroundTasks(QObject):
             return
         task_id = next(self._ids)
         self._callbacks[task_id] = (on_success, on_failure)
-        self._pool.start(_Task(task_id, work, self._relay, self._after_each))
+        # A plain callable, not a QRunnable subclass: PySide kept the Python side of some
+        # finished QRunnable subclasses alive for good (a few in a hundred, each with its
+        # closure), a slow leak over a shift that tests/gui/test_soak.py saw as drifting Nones.
+        relay, after = self._relay, self._after_each
+        self._pool.start(lambda: _run_task(task_id, work, relay, after))
 
     def pending(self) -> int:
         """Tasks asked for whose outcome has not been delivered yet."""
