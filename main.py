@@ -1,6 +1,6 @@
 """Client Registry: the admin window with the HTTPS server (default), the server
-alone (``--headless``), the admin command line (``admin …``) and the agent's
-tools (``enroll …``, ``renew …``)."""
+alone (--headless), the admin command line (admin …) and the agent's tools
+(enroll …, renew …)."""
 
 from __future__ import annotations
 
@@ -102,13 +102,15 @@ def run_agent_only(argv: list[str]) -> int:
 def run_headless(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM, then stop cleanly."""
     from server.ca import CaError
+    from server.instance_lock import AlreadyRunning, claim
     from server.service import RegistryUnavailable
     from wiring import open_registry, start_server
 
     try:
+        lock = claim(args.data_dir)  # held while this process serves
         service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url)
         server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
-    except (OSError, CaError, RegistryUnavailable) as error:
+    except (OSError, CaError, RegistryUnavailable, AlreadyRunning) as error:
         logging.getLogger("main").error("cannot start: %s", error)
         return 1
     stop = threading.Event()
@@ -116,6 +118,7 @@ def run_headless(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
     server.stop()
+    lock.release()
     return 0
 
 

@@ -130,6 +130,10 @@ class RunningRegistry:
     def port(self) -> int:
         return self._server.port
 
+    @property
+    def agent_urls(self) -> list[str]:
+        return self._server.agent_urls
+
     def start(self) -> None:
         self._server.start()
         self._chores.start()
@@ -156,11 +160,12 @@ def start_server(service: RegistrationService, data_dir: Path, host: str, port: 
 def _build_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool,
                   wrap_app: Callable) -> RegistryServer:
     context = None
+    dns_names, addresses = local_names(host)
     if tls:
-        dns_names, addresses = local_names(host)
         cert_path, key_path = service.ca.ensure_server_certificate(data_dir, dns_names, addresses, service.clock())
         context = server_context(cert_path, key_path, Path(data_dir) / CA_CERT_FILE)
     else:
         log.warning("TLS IS OFF: passwords and certificates cross the network in clear text. "
                     "Use --no-tls for local experiments only.")
-    return RegistryServer(wrap_app(create_app(service, est.add_routes)), host, port, context)
+    return RegistryServer(wrap_app(create_app(service, est.add_routes)), host, port, context,
+                          names=(dns_names, addresses))

@@ -51,7 +51,7 @@ def add_enroll_parser(subparsers) -> argparse.ArgumentParser:
                              "generated and kept owner-only in --out as NAME.password)")
     trust = enroll.add_mutually_exclusive_group()
     trust.add_argument("--ca-fingerprint", type=_fingerprint, metavar="HEX",
-                       help="SHA-256 of the registry's CA certificate, as `main.py admin ca` prints it "
+                       help="SHA-256 of the registry's CA certificate, as 'main.py admin ca' prints it "
                             "(colons and case do not matter); without this or --ca-file the tool prints the "
                             "fingerprint and stops")
     trust.add_argument("--ca-file", type=Path, metavar="PEM", help="the registry's CA certificate, trusted as it is")

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
 
+from gui import prompts
+from gui.binding_check import BROKEN_BINDING, binding_leaks, qt_signal_emitter
 from gui.main_window import MainWindow
+from gui.platform_check import display_problem
 from gui.theme import apply_theme
 from wiring import open_registry, start_server
 from server.ca import CaError
+from server.instance_lock import AlreadyRunning, claim
 
 log = logging.getLogger(__name__)
 
@@ -25,21 +30,30 @@ SIGNAL_CHECK_MS = 200
 
 def run_window(args: argparse.Namespace) -> int:
     """Serve and show the window until it is closed, Ctrl-C or SIGTERM; then stop cleanly."""
+    problem = None if QApplication.instance() else display_problem(os.environ)
+    if problem:  # Qt would abort the process; say what is missing instead
+        log.error("cannot start: %s", problem)
+        return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     apply_theme(app)
+    if binding_leaks(qt_signal_emitter()):
+        return _cannot_start(BROKEN_BINDING)
+    try:
+        lock = claim(args.data_dir)
+    except (AlreadyRunning, OSError) as error:
+        return _cannot_start(str(error))
     wake = _close_on_signals(app)  # before the server starts: a signal may come at any moment after
     try:
         service = open_registry(args.data_dir, limits=args.limits)
         server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
     except (OSError, CaError) as error:
-        log.error("cannot start: %s", error)
         wake.stop()
-        _tell_cannot_start(app, str(error))
-        return 1
+        lock.release()
+        return _cannot_start(str(error))
     service.release_connection()  # from here on only the worker threads touch the database
-    window = MainWindow(service, server.url, QSettings())
+    window = MainWindow(service, server.agent_urls, QSettings())
     try:
         window.show()
         window.start()
@@ -50,6 +64,7 @@ def run_window(args: argparse.Namespace) -> int:
             window.shutdown()
         finally:
             server.stop()  # whatever happened above: a live worker thread would keep the process alive
+            lock.release()
 
 
 def _close_on_signals(app: QApplication) -> QTimer:
@@ -65,11 +80,8 @@ def _close_on_signals(app: QApplication) -> QTimer:
     return wake
 
 
-def _tell_cannot_start(app: QApplication, reason: str) -> None:
-    """Someone who started the window from a desktop sees no log: tell them, unless nobody can see it."""
-    if app.platformName() in ("offscreen", "minimal"):
-        return
-    box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, "Client Registry cannot start.")
-    box.setTextFormat(Qt.TextFormat.PlainText)
-    box.setInformativeText(reason)
-    box.exec()
+def _cannot_start(reason: str) -> int:
+    """One line in the log, and a message box for whoever started the window from a desktop."""
+    log.error("cannot start: %s", reason)
+    prompts.tell_cannot_start(reason)
+    return 1

@@ -50,9 +50,13 @@ def spaced_hex(hex_digits: str) -> str:
 
 
 def countdown(seconds: float) -> str:
-    """Seconds left as mm:ss, rounded up so that 00:00 means the time is up."""
+    """Seconds left as mm:ss, or h:mm:ss from an hour on (a 24-hour opening reads
+    23:59:59, not 1439:59); rounded up so that 00:00 means the time is up."""
     whole = max(0, math.ceil(seconds))
-    return f"{whole // 60:02d}:{whole % 60:02d}"
+    hours, rest = divmod(whole, 3600)
+    if hours:
+        return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    return f"{rest // 60:02d}:{rest % 60:02d}"
 
 
 def permission_text(permission: Permission) -> str:

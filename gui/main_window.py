@@ -9,15 +9,17 @@ re-reads what changed instead of patching its models by hand.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon, QTableView, QTabWidget, QVBoxLayout, QWidget
 
 from gui import prompts
 from gui.audit_model import AuditModel
-from gui.display import shown
+from gui.display import plain_label, shown
+from gui.fit import fit_to_screen
 from gui.icons import icon
 from gui.registrations_model import RegistrationsModel
 from gui.registrations_tab import RegistrationsTab
@@ -35,6 +37,10 @@ GEOMETRY_KEY = "window/geometry"
 COLUMNS_KEY = "window/registrationColumns"
 FILTER_KEY = "registrations/filter"
 NOTICE_MS = 10_000
+REGISTRATIONS_TITLE = "&Registrations"
+PREFERRED_SIZE = QSize(1280, 760)
+INSECURE_TEXT = ("TLS IS OFF (--no-tls): passwords and certificates cross the network in clear text. "
+                 "For local experiments only.")
 
 
 def failure_text(error: Exception) -> str:
@@ -50,8 +56,11 @@ def failure_text(error: Exception) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, service: RegistrationService, url: str, settings: QSettings, parent: QWidget | None = None):
+    def __init__(self, service: RegistrationService, urls: str | Sequence[str], settings: QSettings,
+                 parent: QWidget | None = None):
+        """``urls``: where agents reach the server (``RegistryServer.agent_urls``), or its one URL."""
         super().__init__(parent)
+        urls = [urls] if isinstance(urls, str) else list(urls)
         self.service = service
         self.settings = settings
         self.actor = admin_actor("window")
@@ -63,7 +72,11 @@ class MainWindow(QMainWindow):
         self.audit = AuditModel(self)
         self.sync = RegistrySync(service, self.tasks, self.registrations, self.audit, parent=self)
 
-        self.state_panel = RegistryStatePanel(service.clock, url, service.ca.fingerprint)
+        self.state_panel = RegistryStatePanel(service.clock, urls, service.ca.fingerprint)
+        self.insecure_banner = plain_label(INSECURE_TEXT, selectable=False)
+        self.insecure_banner.setObjectName("insecureBanner")
+        self.insecure_banner.setWordWrap(True)
+        self.insecure_banner.setVisible(any(url.startswith("http://") for url in urls))
         self.registrations_tab = RegistrationsTab(self.registrations)
         self.audit_table = QTableView()
         self.audit_table.setModel(self.audit)
@@ -75,13 +88,14 @@ class MainWindow(QMainWindow):
         for column, width in enumerate((150, 170, 80, 150)):
             self.audit_table.setColumnWidth(column, width)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.registrations_tab, icon("registrations"), "Registrations")
-        self.tabs.addTab(self.audit_table, icon("audit"), "Audit log")
+        self.tabs.addTab(self.registrations_tab, icon("registrations"), REGISTRATIONS_TITLE)
+        self.tabs.addTab(self.audit_table, icon("audit"), "&Audit log")
 
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(12, 12, 12, 6)
         layout.setSpacing(10)
+        layout.addWidget(self.insecure_banner)
         layout.addWidget(self.state_panel)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
@@ -101,13 +115,37 @@ class MainWindow(QMainWindow):
         tab.export_requested.connect(self.export_certificate)
         tab.delete_requested.connect(self.delete)
         tab.filter_changed.connect(lambda status: self.settings.setValue(FILTER_KEY, status or "all"))
+        self._add_shortcuts()
         self._restore_settings()
+
+    def _add_shortcuts(self) -> None:
+        """Window-wide keys; the table's own actions (Enter, Ctrl+E, Delete) live on its tab."""
+        def add(text: str, key: str, slot) -> QAction:
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            return action
+
+        panel = self.state_panel
+        self.open_action = add("Open for 5 minutes", "Ctrl+O", lambda: panel.can_open() and self.open_registry())
+        self.lock_action = add("Lock now", "Ctrl+L", lambda: panel.can_lock() and self.lock_registry())
+        self.registrations_action = add("Registrations", "Ctrl+1", lambda: self.show_tab(0))
+        self.audit_action = add("Audit log", "Ctrl+2", lambda: self.show_tab(1))
+
+    def show_tab(self, index: int) -> None:
+        self.tabs.setCurrentIndex(index)
+        self.tabs.currentWidget().setFocus()
+        if index == 0:
+            self.registrations_tab.table.setFocus()
 
     # ------------------------------------------------------------ life
 
     def start(self) -> None:
         """Begin reading the registry; the first read fills the table."""
         self.sync.start()
+        self.registrations_tab.table.setFocus()  # arrows, Enter, Ctrl+E and Delete work at once
 
     def shutdown(self) -> None:
         """Stop timers and wait for background work; nothing is delivered afterwards."""
@@ -126,10 +164,8 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value(GEOMETRY_KEY)
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 760)
+        if not (isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry)):
+            fit_to_screen(self, PREFERRED_SIZE)
         columns = self.settings.value(COLUMNS_KEY)
         if isinstance(columns, QByteArray) and not columns.isEmpty():
             self.registrations_tab.table.horizontalHeader().restoreState(columns)
@@ -166,7 +202,8 @@ class MainWindow(QMainWindow):
         self.tasks.run(lambda: self.service.details(username), self._ask_review, self._show_failure)
 
     def _ask_review(self, details: RegistrationDetails) -> None:
-        decision = ReviewDialog.ask(self, details)
+        # The dialog watches the table: a request decided or deleted meanwhile is told at once.
+        decision = ReviewDialog.ask(self, details, self.registrations)
         if decision is not None:
             self.decide(details.username, decision)
 
@@ -195,7 +232,7 @@ class MainWindow(QMainWindow):
 
     def _save_certificate(self, details: RegistrationDetails) -> None:
         if not details.certificate_pem:
-            self.statusBar().showMessage(f"{shown(details.username)} has no certificate", NOTICE_MS)
+            prompts.tell_failure(self, f"{shown(details.username)} has no certificate (any more)")
             return
         path = prompts.ask_export_path(self, details.username)
         if path is None:
@@ -219,7 +256,10 @@ class MainWindow(QMainWindow):
         self.sync.poll()
 
     def _show_failure(self, error: Exception) -> None:
-        self.statusBar().showMessage(failure_text(error))
+        """An action the administrator asked for failed: tell them where they look, not only in the status bar."""
+        text = failure_text(error)
+        self.statusBar().showMessage(text, NOTICE_MS)
+        prompts.tell_failure(self, text)
 
     def _loaded(self) -> None:
         pending = self.registrations.count("pending")
@@ -236,7 +276,7 @@ class MainWindow(QMainWindow):
 
     def _show_pending_count(self) -> None:
         pending = self.registrations.count("pending")
-        self.tabs.setTabText(0, f"Registrations ({pending} pending)" if pending else "Registrations")
+        self.tabs.setTabText(0, f"{REGISTRATIONS_TITLE} ({pending} pending)" if pending else REGISTRATIONS_TITLE)
 
     def _make_tray(self) -> QSystemTrayIcon | None:
         if not QSystemTrayIcon.isSystemTrayAvailable():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from gui.display import shown
@@ -38,3 +39,31 @@ def confirm_delete(parent: QWidget | None, username: str, status: str) -> bool:
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is delete
+
+
+def tell_cannot_start(reason: str) -> None:
+    """Someone who started the window from a desktop sees no log: tell them, unless nobody can see it."""
+    if QGuiApplication.platformName() in ("offscreen", "minimal"):
+        return
+    box = QMessageBox(QMessageBox.Icon.Critical, "Client Registry", "Client Registry cannot start.")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setInformativeText(reason)
+    _readable_width(box)
+    box.exec()
+
+
+def tell_failure(parent: QWidget | None, text: str) -> None:
+    """An action the administrator asked for was refused or failed: say so in a box they must see."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Client Registry")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(text)
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    _readable_width(box)
+    box.exec()
+
+
+def _readable_width(box: QMessageBox) -> None:
+    """QMessageBox wraps a long line to a narrow column of short lines; give its text room."""
+    box.setStyleSheet("#qt_msgbox_label, #qt_msgbox_informativelabel { min-width: 26em; }")

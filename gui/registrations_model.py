@@ -99,6 +99,16 @@ class RegistrationsModel(ListTableModel):
     def summary(self, row: int) -> RegistrationSummary:
         return self._rows[row]
 
+    def find(self, registration_id: int) -> RegistrationSummary | None:
+        """The row of this registration, or None when it is not (any more) in the registry."""
+        row = self._row_of.get(registration_id)
+        return None if row is None else self._rows[row]
+
+    def find_username(self, username: str) -> RegistrationSummary | None:
+        """The row of ``username`` (usernames are unique without regard to case)."""
+        folded = username.casefold()
+        return next((row for row in self._rows if row.username.casefold() == folded), None)
+
     def status_at(self, row: int) -> str:
         return self._rows[row].status
 

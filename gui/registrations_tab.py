@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHBoxLayout, QMenu, QTableView, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QHBoxLayout, QMenu, QSizePolicy, QTableView, QToolBar, QVBoxLayout, QWidget,
+)
 
 from gui.display import plain_label
 from gui.icons import icon
@@ -13,9 +15,11 @@ from gui.registrations_model import (
     USERNAME, RegistrationsModel, StatusFilter,
 )
 from server.views import RegistrationSummary
-from server.statuses import GRANTED, STATUSES
+from server.statuses import GRANTED, PENDING, STATUSES
 
 FILTERS = (("All registrations", None),) + tuple((status.capitalize(), status) for status in STATUSES)
+# Header padding (style sheet: 6 px each side) plus room for the sort arrow.
+HEADER_ROOM = 2 * 6 + 22
 COLUMN_WIDTHS = {USERNAME: 160, STATUS: 100, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 125,
                  REQUESTED: 145, LAST_POLL: 145, SERIAL: 125, EXPIRES: 100}
 
@@ -40,10 +44,15 @@ class RegistrationsTab(QWidget):
         self.filter_box.currentIndexChanged.connect(self._filter_chosen)
         self.counts_label = plain_label("", selectable=False)
         self.counts_label.setObjectName("muted")
+        # On a narrow screen the counts give way (the tab title still has the pending count).
+        self.counts_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.counts_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         self.review_action = QAction(icon("review"), "Review…", self)
-        self.review_action.setShortcut(QKeySequence(Qt.Key.Key_Return))
+        self.review_action.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter),
+                                         QKeySequence("Ctrl+R")])
         self.export_action = QAction(icon("export"), "Export certificate…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
         self.delete_action = QAction(icon("delete"), "Delete…", self)
         self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
         for action, signal in ((self.review_action, self.review_requested),
@@ -52,6 +61,8 @@ class RegistrationsTab(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(lambda _=False, signal=signal: self._emit_for_selected(signal))
             self.addAction(action)
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{action.text().rstrip('…')} ({keys})")
         toolbar = QToolBar()
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addActions([self.review_action, self.export_action, self.delete_action])
@@ -70,7 +81,7 @@ class RegistrationsTab(QWidget):
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for column, width in COLUMN_WIDTHS.items():
-            self.table.setColumnWidth(column, width)
+            self.table.setColumnWidth(column, max(width, header_width(header, model, column)))
         # No sort column until the admin clicks a header: the database's order
         # (oldest first) costs nothing, while sorting 10,000 rows calls into Python.
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
@@ -84,8 +95,7 @@ class RegistrationsTab(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(self.filter_box)
         bar.addWidget(toolbar)
-        bar.addStretch()
-        bar.addWidget(self.counts_label)
+        bar.addWidget(self.counts_label, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.table)
@@ -128,8 +138,22 @@ class RegistrationsTab(QWidget):
         menu.exec(self.table.viewport().mapToGlobal(position))
 
     def _model_changed(self) -> None:
-        self.counts_label.setText(" · ".join(f"{self.model.count(status)} {status}" for status in STATUSES))
+        self._fit_counts()
         self._update_actions()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_counts()
+
+    def _fit_counts(self) -> None:
+        """All counts where they fit, else the pending count alone, never a clipped half."""
+        full = " · ".join(f"{self.model.count(status)} {status}" for status in STATUSES)
+        room = self.counts_label.width()
+        metrics = self.counts_label.fontMetrics()
+        short = f"{self.model.count(PENDING)} {PENDING}"
+        fitting = [text for text in (full, short) if metrics.horizontalAdvance(text) <= room]
+        self.counts_label.setText(fitting[0] if fitting else "")
+        self.counts_label.setToolTip(full)
 
     def _update_actions(self, *_: object) -> None:
         summary = self.selected()
@@ -138,3 +162,11 @@ class RegistrationsTab(QWidget):
         self.export_action.setEnabled(summary is not None and summary.status == GRANTED
                                       and summary.certificate_serial is not None)
         self.delete_action.setEnabled(summary is not None)
+
+
+def header_width(header, model, column: int) -> int:
+    """The width a header needs to show its title whole, in the bold the style sheet gives it."""
+    font = QFont(header.font())
+    font.setWeight(QFont.Weight.DemiBold)
+    title = model.headerData(column, Qt.Orientation.Horizontal)
+    return QFontMetrics(font).horizontalAdvance(title) + HEADER_ROOM

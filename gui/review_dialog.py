@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -20,7 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from gui.display import permission_text, plain_label, shown
+from gui.fit import fit_to_screen
 from gui.icons import icon
+from gui.registrations_model import RegistrationsModel
 from gui.review_sections import PlanGroup, csr_group, decision_group, group, request_group, tick_list, ticked_values
 from server.csr import SubjectAltName
 from server.validation import Permission
@@ -28,6 +31,7 @@ from server.views import RegistrationDetails
 from server.statuses import PENDING
 
 GRANT, REJECT = "grant", "reject"
+PREFERRED_SIZE = QSize(980, 720)
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,13 @@ class ReviewDecision:
 
 
 class ReviewDialog(QDialog):
-    def __init__(self, details: RegistrationDetails, parent: QWidget | None = None):
+    def __init__(self, details: RegistrationDetails, parent: QWidget | None = None,
+                 registrations: RegistrationsModel | None = None):
+        """``registrations``: the window's table, watched so that a request decided or
+        deleted while the dialog is open is told here instead of failing on Grant."""
         super().__init__(parent)
         self._details = details
+        self._registrations = registrations
         self._decision: ReviewDecision | None = None
         self.reviewable = details.status == PENDING
         self.setWindowTitle(("Review " if self.reviewable else "Registration ") + shown(details.username))
@@ -58,52 +66,48 @@ class ReviewDialog(QDialog):
         checkable = self.reviewable
         self.role_list = tick_list(((shown(role), role) for role in details.roles), True, checkable)
         self.permission_list = tick_list(((permission_text(p), p) for p in details.permissions), True, checkable)
-        asked, _ = group(
-            "Requested roles and permissions" + (" (untick what not to grant)" if checkable else ""),
+        asked, asked_form = group(
+            "Requested roles and permissions",
             ("Roles", self.role_list if details.roles else "none"),
             ("Permissions", self.permission_list if details.permissions else "none"),
         )
+        if checkable:  # a row, not the title: a title cannot wrap on a narrow screen
+            hint = plain_label("Untick what not to grant.", selectable=False)
+            hint.setObjectName("muted")
+            asked_form.insertRow(0, hint)
         csr_box, csr_widgets = csr_group(details.csr)
         self.subject_labels = csr_widgets.get("subject", [])
         self.fingerprint_label = csr_widgets.get("fingerprint")
         self.san_list = csr_widgets.get("sans")
 
-        facts = QWidget()
-        facts_layout = QVBoxLayout(facts)
-        facts_layout.setContentsMargins(0, 0, 0, 0)
-        for box in (request_group(details), asked, csr_box):
-            facts_layout.addWidget(box)
-        facts_layout.addStretch()
-        scroller = QScrollArea()
-        scroller.setWidgetResizable(True)
-        scroller.setWidget(facts)
-        scroller.setFrameShape(QScrollArea.Shape.NoFrame)
-
-        side = QVBoxLayout()
         self.plan_group: PlanGroup | None = None
         if self.reviewable:
             self.plan_group = PlanGroup(details, details.plan)
-            side.addWidget(self.plan_group)
-        else:
-            side.addWidget(decision_group(details))
-        side.addStretch()
-
+        # Each column scrolls on its own, and only when the screen is too small for it:
+        # the buttons below stay in reach whatever the screen.
         columns = QHBoxLayout()
-        columns.addWidget(scroller, 3)
-        columns.addLayout(side, 2)
+        columns.addWidget(_scrolling(request_group(details), asked, csr_box), 3)
+        columns.addWidget(_scrolling(self.plan_group or decision_group(details)), 2)
+
+        self.stale_notice = plain_label("", selectable=False)
+        self.stale_notice.setObjectName("staleNotice")
+        self.stale_notice.setWordWrap(True)
+        self.stale_notice.hide()
 
         self.reason_edit = QLineEdit()
         self.reason_edit.setPlaceholderText("Reason for rejecting (optional; the agent is told)")
         self.reason_edit.setMaxLength(500)
-        self.grant_button = QPushButton(icon("granted"), "Grant")
+        self.grant_button = QPushButton(icon("granted"), "&Grant")
         self.grant_button.setObjectName("grantButton")
-        self.reject_button = QPushButton(icon("rejected"), "Reject")
+        self.reject_button = QPushButton(icon("rejected"), "&Reject")
         self.cancel_button = QPushButton("Cancel" if self.reviewable else "Close")
         for button in (self.grant_button, self.reject_button, self.cancel_button):
-            button.setAutoDefault(False)  # Enter in the reason field must not grant
+            button.setAutoDefault(False)  # Enter must never grant by accident
         self.grant_button.clicked.connect(lambda: self._decide(GRANT))
         self.reject_button.clicked.connect(lambda: self._decide(REJECT))
         self.cancel_button.clicked.connect(self.reject)
+        # Enter in the reason field confirms the rejection it was typed for.
+        self.reason_edit.returnPressed.connect(self.reject_button.click)
 
         buttons = QHBoxLayout()
         if self.reviewable:
@@ -121,9 +125,14 @@ class ReviewDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
+        layout.addWidget(self.stale_notice)
         layout.addLayout(columns, 1)
         layout.addLayout(buttons)
-        self.resize(980, 680)
+        fit_to_screen(self, PREFERRED_SIZE)
+        watched = registrations.find_username(details.username) if registrations is not None else None
+        self._watched_id = watched.id if watched is not None else None
+        if self._watched_id is not None and self.reviewable:
+            registrations.changed.connect(self._check_still_pending)
 
         for tick_widget in (self.role_list, self.permission_list, self.san_list):
             if tick_widget is not None:
@@ -131,9 +140,10 @@ class ReviewDialog(QDialog):
         self._show_plan()
 
     @classmethod
-    def ask(cls, parent: QWidget | None, details: RegistrationDetails) -> ReviewDecision | None:
+    def ask(cls, parent: QWidget | None, details: RegistrationDetails,
+            registrations: RegistrationsModel | None = None) -> ReviewDecision | None:
         """Show the dialog modally; the decision, or None when cancelled."""
-        dialog = cls(details, parent)
+        dialog = cls(details, parent, registrations)
         try:
             dialog.exec()
             return dialog.decision
@@ -161,7 +171,38 @@ class ReviewDialog(QDialog):
         self._decision = self.chosen(action)
         self.accept()
 
+    def _check_still_pending(self) -> None:
+        """The table changed: if this request was decided or deleted meanwhile (by the
+        admin CLI, another window, expiry), say so and take Grant and Reject away."""
+        now = self._registrations.find(self._watched_id)
+        if now is not None and now.status == PENDING:
+            return
+        what = "deleted" if now is None else now.status
+        self.stale_notice.setText(f"{shown(self._details.username)} was {what} meanwhile (by another "
+                                  "administrator, the command line or expiry); there is nothing left to decide.")
+        self.stale_notice.show()
+        for widget in (self.grant_button, self.reject_button, self.reason_edit):
+            widget.setEnabled(False)
+        self.cancel_button.setText("Close")
+        self.cancel_button.setFocus()
+        self._registrations.changed.disconnect(self._check_still_pending)
+
     def _show_plan(self) -> None:
         if self.plan_group is not None:
             grant = self.chosen(GRANT)
             self.plan_group.show_choice(grant.roles, grant.permissions, grant.sans)
+
+
+def _scrolling(*boxes: QWidget) -> QScrollArea:
+    """``boxes`` stacked, in a frameless area that scrolls when they do not fit."""
+    inner = QWidget()
+    column = QVBoxLayout(inner)
+    column.setContentsMargins(0, 0, 4, 0)
+    for box in boxes:
+        column.addWidget(box)
+    column.addStretch()
+    scroller = QScrollArea()
+    scroller.setWidgetResizable(True)
+    scroller.setWidget(inner)
+    scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+    return scroller

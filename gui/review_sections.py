@@ -20,6 +20,7 @@ def group(title: str, *rows: tuple[str, QWidget | str]) -> tuple[QGroupBox, QFor
     """A titled form; string values become plain, selectable labels."""
     box = QGroupBox(title)
     form = QFormLayout(box)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # captions above values when narrow
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
     for caption, value in rows:
@@ -50,6 +51,7 @@ def tick_list(items: Iterable[tuple[str, object]], ticked: bool, checkable: bool
         else:
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
         widget.addItem(item)
+    widget.ensurePolished()  # the style sheet's item padding counts in the row height
     rows = max(1, min(widget.count(), 6))
     widget.setFixedHeight(rows * widget.sizeHintForRow(0) + 2 * widget.frameWidth() + 4)
     return widget
@@ -104,6 +106,7 @@ class PlanGroup(QGroupBox):
     def __init__(self, details: RegistrationDetails, plan: IssuancePlan | None):
         super().__init__("Will be issued")
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         add_row(form, "Username", shown(details.username))
         add_row(form, "Password", "the one sent with the request")

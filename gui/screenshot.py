@@ -2,9 +2,11 @@
 
 A fresh registry in a temporary folder, the real HTTPS server on a free port,
 agents that register over HTTPS with real CSRs, a few decided by the service,
-the rest left pending; then the window (offscreen unless a display is asked
-for) is grabbed to ``screenshot.png``, and the review dialog of one pending
-request to ``review-dialog.png``.
+the rest left pending; then the window is grabbed at 1024×768, the size of the
+smallest control-room screen it must fit, in the light and the dark scheme
+(``screenshot.png``, ``screenshot-dark.png``), and so is the review dialog of
+one pending request (``review-dialog.png``, ``review-dialog-dark.png``).
+Offscreen unless a display is asked for (QT_QPA_PLATFORM).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ AGENTS = (
 )
 GRANTED = {"scada.historian": (), "energy.meter12": (), "mes.gateway": (), "weigh.station2": ()}
 REJECTED = {"qa.scanner02": "scanner not in the asset register"}
+SCREEN = (1024, 768)
+# What the window manager's title bar and the taskbar take from a 1024×768 screen.
+WINDOW_SIZE = (1024, 728)
 
 _ATTRIBUTES = {"O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "L": NameOID.LOCALITY_NAME}
 
@@ -95,57 +100,85 @@ def _wait(app, condition, seconds: float = 10) -> None:
         time.sleep(0.02)
 
 
+def _offscreen_screen(folder: Path) -> None:
+    """An offscreen platform whose one screen is 1024×768, so that the window and
+    the dialog size themselves as they would on such a screen."""
+    config = folder / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "screenshot", "x": 0, "y": 0, "width": SCREEN[0],
+                                               "height": SCREEN[1], "logicalDpi": 96, "logicalBaseDpi": 96,
+                                               "dpr": 1}]}))
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+
+
 def main(argv: list[str]) -> int:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    out = Path(argv[0] if argv else "assets")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as temporary:
+        if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+            _offscreen_screen(Path(temporary))
+        written = _take(out, Path(temporary))
+    print("wrote " + ", ".join(str(path) for path in written))
+    return 0
+
+
+def _take(out: Path, temporary: Path) -> list[Path]:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from gui.main_window import MainWindow
     from gui.review_dialog import ReviewDialog
-    from gui.theme import apply_theme
+    from gui.theme import DARK, LIGHT, apply_theme
     from wiring import open_registry, start_server
     from server.ca import CA_CERT_FILE
 
-    out = Path(argv[0] if argv else "assets")
-    out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
-    apply_theme(app)
-    with tempfile.TemporaryDirectory() as temporary:
-        data = Path(temporary) / "data"
-        service = open_registry(data)
-        server = start_server(service, data, "127.0.0.1", 0)
-        try:
-            service.open("admin (screenshot)")
-            for agent in AGENTS:
-                _register(server.port, data / CA_CERT_FILE, agent)
-            for username in GRANTED:
-                service.grant(username, "admin (window)")
-            for username, reason in REJECTED.items():
-                service.reject(username, "admin (window)", reason)
-            service.release_connection()
-            window = MainWindow(service, server.url, QSettings(str(Path(temporary) / "settings.ini"),
-                                                              QSettings.Format.IniFormat))
-            window.resize(1280, 640)
+    written = []
+    data = temporary / "data"
+    service = open_registry(data)
+    server = start_server(service, data, "127.0.0.1", 0)
+    try:
+        service.open("admin (screenshot)")
+        for agent in AGENTS:
+            _register(server.port, data / CA_CERT_FILE, agent)
+        for username in GRANTED:
+            service.grant(username, "admin (window)")
+        for username, reason in REJECTED.items():
+            service.reject(username, "admin (window)", reason)
+        details = service.details("press.line3")
+        service.release_connection()
+        for scheme, suffix in ((LIGHT, ""), (DARK, "-dark")):
+            apply_theme(app, scheme)
+            window = MainWindow(service, server.agent_urls, QSettings(str(temporary / f"{scheme}.ini"),
+                                                                     QSettings.Format.IniFormat))
+            window.resize(*WINDOW_SIZE)
             window.show()
             window.start()
             _wait(app, lambda: window.registrations.rowCount() == len(AGENTS) and window.state_panel.is_open)
             window.registrations_tab.select_username("press.line3")
-            _wait(app, lambda: True)
-            app.processEvents()
-            window.grab().save(str(out / "screenshot.png"))
-            details = service.details("press.line3")
-            service.release_connection()
-            dialog = ReviewDialog(details, window)
+            _settle(app)
+            written.append(_save(window, out / f"screenshot{suffix}.png"))
+            dialog = ReviewDialog(details, window, window.registrations)
             dialog.show()
-            app.processEvents()
-            dialog.grab().save(str(out / "review-dialog.png"))
+            _settle(app)
+            written.append(_save(dialog, out / f"review-dialog{suffix}.png"))
             dialog.close()
+            window.shutdown()
             window.close()
-        finally:
-            server.stop()
-            service.release_connection()
-    print(f"wrote {out / 'screenshot.png'} and {out / 'review-dialog.png'}")
-    return 0
+    finally:
+        server.stop()
+        service.release_connection()
+    return written
+
+
+def _settle(app) -> None:
+    for _ in range(5):
+        app.sendPostedEvents()
+        app.processEvents()
+
+
+def _save(widget, path: Path) -> Path:
+    widget.grab().save(str(path))
+    return path
 
 
 if __name__ == "__main__":

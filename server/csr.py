@@ -34,6 +34,36 @@ _PEM_BLOCK = re.compile(
 )
 
 
+# RFC 4514 gives short names to a few attributes only (CN, O, OU, C, ST, L…);
+# cryptography spells the rest as dotted OIDs, which no administrator can read.
+_ATTRIBUTE_NAMES = {
+    NameOID.EMAIL_ADDRESS: "emailAddress",
+    NameOID.SERIAL_NUMBER: "serialNumber",
+    NameOID.SURNAME: "surname",
+    NameOID.GIVEN_NAME: "givenName",
+    NameOID.TITLE: "title",
+    NameOID.INITIALS: "initials",
+    NameOID.GENERATION_QUALIFIER: "generationQualifier",
+    NameOID.X500_UNIQUE_IDENTIFIER: "x500UniqueIdentifier",
+    NameOID.DN_QUALIFIER: "dnQualifier",
+    NameOID.PSEUDONYM: "pseudonym",
+    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+    NameOID.BUSINESS_CATEGORY: "businessCategory",
+    NameOID.POSTAL_ADDRESS: "postalAddress",
+    NameOID.POSTAL_CODE: "postalCode",
+    NameOID.JURISDICTION_COUNTRY_NAME: "jurisdictionCountryName",
+    NameOID.JURISDICTION_LOCALITY_NAME: "jurisdictionLocalityName",
+    NameOID.JURISDICTION_STATE_OR_PROVINCE_NAME: "jurisdictionStateOrProvinceName",
+    NameOID.UNSTRUCTURED_NAME: "unstructuredName",
+}
+
+
+def attribute_name(attribute: x509.NameAttribute) -> str:
+    """A subject attribute's name as people write it: RFC 4514's short name (CN, O…),
+    else its usual long name (emailAddress…), else the dotted OID of an unknown one."""
+    return _ATTRIBUTE_NAMES.get(attribute.oid, attribute.rfc4514_attribute_name)
+
+
 class CsrError(ValueError):
     """The CSR breaks a rule; the message says which, in one line."""
 
@@ -236,8 +266,8 @@ def _review_rdn(rdn: x509.RelativeDistinguishedName) -> tuple[str, str]:
     set of attributes, not two: it is shown as one line, ``CN+O`` = ``CN=x+O=y``."""
     attributes = list(rdn)
     if len(attributes) == 1:
-        return attributes[0].rfc4514_attribute_name, str(attributes[0].value)
-    return "+".join(a.rfc4514_attribute_name for a in attributes), rdn.rfc4514_string()
+        return attribute_name(attributes[0]), str(attributes[0].value)
+    return "+".join(attribute_name(a) for a in attributes), rdn.rfc4514_string()
 
 
 def issuable_san(name: x509.GeneralName) -> SubjectAltName | None:

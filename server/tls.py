@@ -7,6 +7,8 @@ import socket
 import ssl
 from pathlib import Path
 
+from server.host_addresses import host_addresses
+
 ALWAYS_NAMES = ["localhost"]
 ALWAYS_ADDRESSES = ["127.0.0.1", "::1"]
 TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -27,22 +29,39 @@ def server_context(cert_path: Path, key_path: Path, ca_path: Path) -> ssl.SSLCon
 
 
 def local_names(bind_host: str) -> tuple[list[str], list[str]]:
-    """DNS names and IP addresses by which agents may reach this host."""
-    names = [socket.gethostname(), socket.getfqdn(), *ALWAYS_NAMES]
-    addresses = list(ALWAYS_ADDRESSES)
+    """DNS names and IP addresses by which agents may reach this host: what the
+    server certificate names. The host's own network addresses come first."""
+    names = [socket.gethostname(), socket.getfqdn()]
+    addresses = host_addresses()
     if _is_address(bind_host) and not ipaddress.ip_address(bind_host).is_unspecified:
         addresses.append(bind_host)
     elif not _is_address(bind_host) and bind_host:
         names.append(bind_host)
-    for name in {socket.gethostname(), socket.getfqdn()}:
-        try:
-            infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
-        except OSError:
-            continue
-        addresses.extend(info[4][0].split("%")[0] for info in infos)
+    names += ALWAYS_NAMES
+    addresses += ALWAYS_ADDRESSES
     return _unique(n for n in names if n and _is_dns_name(n)), _unique(
         str(ipaddress.ip_address(a)) for a in addresses
     )
+
+
+def agent_urls(scheme: str, bind_host: str, port: int, names: list[str], addresses: list[str]) -> list[str]:
+    """The URLs an agent can type: the bound address itself, or, for a wildcard
+    (0.0.0.0, ::), each name and address of ``local_names`` the socket accepts.
+    ``localhost`` and loopback addresses only when nothing else is left, since
+    an agent on another machine cannot use them."""
+    if bind_host and bind_host not in ("0.0.0.0", "::"):
+        hosts = [bind_host]
+    else:
+        families = (4, 6) if bind_host == "::" else (4,)  # "::" also takes IPv4 where the OS maps it
+        usable = [a for a in addresses if ipaddress.ip_address(a).version in families]
+        remote = [n for n in names if n not in ALWAYS_NAMES] + [
+            a for a in usable if not ipaddress.ip_address(a).is_loopback]
+        hosts = remote or ["localhost"]
+    return [f"{scheme}://{_url_host(host)}:{port}" for host in _unique(hosts)]
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _is_address(text: str) -> bool:

@@ -191,3 +191,17 @@ def test_only_valid_sans_are_offered_for_issuing(name, issued):
     review = check_csr(pem, "alice").review
     assert bool(review.sans) == issued
     assert bool(review.other_sans) != issued  # shown for the record, never issued
+
+
+def test_subject_attributes_are_shown_by_their_names_not_dotted_oids(opened, client):
+    unknown = x509.ObjectIdentifier("1.3.6.1.4.1.99999.1")
+    csr, _ = make_csr("alice", extra_subject=[
+        x509.NameAttribute(NameOID.EMAIL_ADDRESS, "ops@plant.example"),
+        x509.NameAttribute(NameOID.SERIAL_NUMBER, "PRS-0007"),
+        x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, "VATDE-123"),
+        x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "Bavaria"),
+        x509.NameAttribute(unknown, "whatever")])
+    assert register_csr(client, csr).status == 202
+    assert [name for name, _ in opened.details("alice").csr.subject] == [
+        "CN", "emailAddress", "serialNumber", "organizationIdentifier", "ST",
+        "1.3.6.1.4.1.99999.1"]  # an attribute nobody named stays recognisable by its OID

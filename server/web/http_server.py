@@ -9,14 +9,17 @@ be looked up by its certificate.
 
 from __future__ import annotations
 
+import errno
 import logging
 import resource
+import socket
 import ssl
 import threading
 
 from cheroot import wsgi
 
 from server.validation import MAX_BODY_BYTES
+from server.tls import agent_urls
 from server.web.connections import DeferredHandshakeAdapter, GuardedServer
 from server.web.requests import MAX_HEADER_BYTES
 from server.web.wire import CLIENT_CERTIFICATE_KEY, DRAIN_BYTES
@@ -30,10 +33,19 @@ SHUTDOWN_SECONDS = 2
 LISTEN_BACKLOG = 256
 
 
+class ListenError(OSError):
+    """The server cannot listen where it was told to; the message says why in one line."""
+
+    def __str__(self) -> str:
+        return self.strerror  # without OSError's "[Errno 98]" prefix
+
+
 class RegistryServer:
     """``start()`` binds and serves in a thread; ``stop()`` stops and joins it."""
 
-    def __init__(self, app, host: str = "0.0.0.0", port: int = 8443, ssl_context: ssl.SSLContext | None = None):
+    def __init__(self, app, host: str = "0.0.0.0", port: int = 8443, ssl_context: ssl.SSLContext | None = None,
+                 names: tuple[list[str], list[str]] = ([], [])):
+        """``names`` are the DNS names and addresses the server certificate carries."""
         self._server = GuardedServer(
             (host, port), app,
             numthreads=WORKER_THREADS,
@@ -54,6 +66,7 @@ class RegistryServer:
         if ssl_context is not None:
             self._server.ssl_adapter = DeferredHandshakeAdapter(ssl_context)
         self._host = host
+        self._names = names
         self._thread: threading.Thread | None = None
 
     @property
@@ -69,12 +82,22 @@ class RegistryServer:
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"{self.scheme}://{host}:{self.port}"
 
+    @property
+    def agent_urls(self) -> list[str]:
+        """What an agent can type to reach this server (see ``server.tls.agent_urls``)."""
+        return agent_urls(self.scheme, self._host, self.port, *self._names)
+
     def start(self) -> None:
         _raise_descriptor_limit()
-        self._server.prepare()  # binds now, so a taken port fails here, not in the thread
+        try:
+            self._server.prepare()  # binds now, so a taken port fails here, not in the thread
+        except OSError as error:
+            raise _listen_error(self._host, self.port) or error from None
         self._thread = threading.Thread(target=self._server.serve, name="registry-http", daemon=True)
         self._thread.start()
         log.info("listening on %s", self.url)
+        if self.agent_urls != [self.url]:
+            log.info("agents can reach it at %s", ", ".join(self.agent_urls))
 
     def stop(self) -> None:
         if self._thread is None:
@@ -83,6 +106,26 @@ class RegistryServer:
         self._thread.join()
         self._thread = None
         log.info("stopped listening on %s", self.url)
+
+
+def _listen_error(host: str, port: int) -> ListenError | None:
+    """Why binding failed, in words, or None when it cannot be told.
+
+    cheroot's ``prepare`` folds the bind error into a message string and drops
+    its errno, so the bind is tried once more here to learn it."""
+    try:
+        family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as cheroot binds
+            probe.bind((host, port))
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            return ListenError(error.errno, f"port {port} is already in use on {host}; pick another with --port")
+        if error.errno == errno.EADDRNOTAVAIL:
+            return ListenError(error.errno, f"{host} is not an address of this computer; pick another with --host")
+        if error.errno == errno.EACCES:
+            return ListenError(error.errno, f"port {port} needs special privileges; pick one above 1023 with --port")
+    return None
 
 
 class _Gateway(wsgi.Gateway_10):

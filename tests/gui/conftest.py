@@ -5,8 +5,26 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
 from gui.main_window import MainWindow
+from gui.theme import LIGHT, apply_theme
+
+
+@pytest.fixture(autouse=True)
+def themed(qapp):
+    """The window as users see it: the app's own style, palette and style sheet (light
+    unless a test asks for dark; whatever the test chose is undone after it)."""
+    apply_theme(qapp, LIGHT)
+    yield qapp
+    apply_theme(qapp, LIGHT)
+
+
+def settle() -> None:
+    """Let Qt carry out the layout requests a resize or a new text posted."""
+    for _ in range(3):
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
 
 
 @pytest.fixture

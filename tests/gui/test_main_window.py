@@ -51,8 +51,8 @@ def answer_review(monkeypatch, act) -> list[ReviewDialog]:
     """Answer the next reviews with the real dialog: ``act(dialog)`` ticks and clicks."""
     dialogs = []
 
-    def ask(parent, details):
-        dialog = ReviewDialog(details, parent)
+    def ask(parent, details, registrations=None):
+        dialog = ReviewDialog(details, parent, registrations)
         dialogs.append(dialog)
         act(dialog)
         return dialog.decision
@@ -96,10 +96,10 @@ def admin_cli(tmp_path, *arguments: str) -> None:
 def test_clicking_open_opens_the_registry_and_the_server_starts_answering_202(qtbot, window, client):
     register(client, document("press1"), expected=423)
     assert state(window) == "Locked"
-    assert window.state_panel.toggle_button.text() == "Open for 5 minutes"
+    assert window.state_panel.toggle_button.text() == "&Open for 5 minutes"  # Alt+O
     open_registry(qtbot, window)
     assert window.state_panel.countdown_label.text() == "05:00"  # the injected clock stands still
-    assert window.state_panel.toggle_button.text() == "Lock now"
+    assert window.state_panel.toggle_button.text() == "&Lock now"
     register(client, document("press1"))
     qtbot.mouseClick(window.state_panel.toggle_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: state(window) == "Locked")
@@ -113,7 +113,7 @@ def test_the_countdown_reaches_zero_and_shows_locked(qtbot, window, clock, clien
     assert state(window) == "Open"
     clock.advance(0.5)
     qtbot.waitUntil(lambda: state(window) == "Locked")
-    assert window.state_panel.toggle_button.text() == "Open for 5 minutes"
+    assert window.state_panel.toggle_button.text() == "&Open for 5 minutes"
     register(client, document("late1"), expected=423)
 
 
@@ -124,7 +124,7 @@ def test_a_registration_sent_over_https_appears_without_a_click_and_is_announced
     row = row_of(window, "camera7")
     assert (row.key_description, row.roles, row.permission_count) == ("EC P-256", ("operator",), 2)
     qtbot.waitUntil(lambda: "camera7" in window.statusBar().currentMessage())
-    assert window.tabs.tabText(0) == "Registrations (1 pending)"
+    assert window.tabs.tabText(0) == "&Registrations (1 pending)"  # Alt+R
 
 
 def test_grant_makes_the_next_poll_return_201_with_a_certificate_that_verifies(
@@ -246,25 +246,37 @@ def test_geometry_and_the_last_filter_are_remembered(qtbot, service, server, set
     second.close()
 
 
-def test_a_refused_action_is_told_in_one_line(qtbot, monkeypatch, window, client, tmp_path):
+def told(monkeypatch) -> list[str]:
+    """What the window tells the administrator in a message box (the prompts seam)."""
+    messages: list[str] = []
+    monkeypatch.setattr(prompts, "tell_failure", lambda parent, text: messages.append(text))
+    return messages
+
+
+def test_a_refused_action_is_told_in_a_message_box(qtbot, monkeypatch, window, client, tmp_path):
+    messages = told(monkeypatch)
     open_registry(qtbot, window)
     register(client, document("press11"))
 
     def grant_after_another_admin_deleted_it(dialog):
         admin_cli(tmp_path, "delete", "press11")  # another administrator, another process
-        dialog.grant_button.click()
+        dialog.grant_button.click()  # before the window's next read could tell the dialog
 
     answer_review(monkeypatch, grant_after_another_admin_deleted_it)
     review(qtbot, window, "press11")
-    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Refused:"))
-    assert window.statusBar().currentMessage() == "Refused: there is no registration named 'press11'"
+    qtbot.waitUntil(lambda: len(messages) > 0)
+    assert messages == ["Refused: there is no registration named 'press11'"]
+    assert window.statusBar().currentMessage() == messages[0]
     qtbot.waitUntil(lambda: row_of(window, "press11") is None)
 
 
 def test_the_listening_address_and_the_ca_fingerprint_are_shown_and_copyable(qtbot, window, server, service):
     panel = window.state_panel
     assert panel.address_label.text() == server.url
-    assert panel.fingerprint_label.text().replace(" ", "") == service.ca.fingerprint
+    # Always two lines of four groups, so the panel is the same height whatever the state.
+    lines = panel.fingerprint_label.text().split("\n")
+    assert [len(line.split(" ")) for line in lines] == [4, 4]
+    assert "".join(lines).replace(" ", "") == service.ca.fingerprint
     qtbot.mouseClick(panel.copy_button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == service.ca.fingerprint
     assert window.statusBar().currentMessage() == "CA fingerprint copied"
