@@ -86,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     args.limits = Limits(pending_max_age_seconds=args.pending_max_age * 3600)
     if args.headless:
         return run_headless(args)
-    from gui.app import run_window
-
     return run_window(args)
 
 
@@ -97,6 +95,38 @@ def run_agent_only(argv: list[str]) -> int:
     from client.__main__ import main as agent_main
 
     return agent_main(argv, prog="main.py")
+
+
+def run_window(args: argparse.Namespace) -> int:
+    """The window with the server in a worker thread, until the window is closed,
+    Ctrl-C or SIGTERM; then everything stops cleanly."""
+    from gui.app import cannot_start, close_on_signals, show_window, start_application
+    from server.ca import CaError
+    from server.instance_lock import AlreadyRunning, claim
+    from server.service import RegistryUnavailable
+    from wiring import open_registry, start_server
+
+    app = start_application()
+    if app is None:
+        return 1
+    try:
+        lock = claim(args.data_dir)  # held while this process serves
+    except (AlreadyRunning, OSError) as error:
+        return cannot_start(str(error))
+    wake = close_on_signals(app)  # before the server starts: a signal may come at any moment after
+    try:
+        service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url)
+        server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
+    except (OSError, CaError, RegistryUnavailable) as error:
+        wake.stop()
+        lock.release()
+        return cannot_start(str(error))
+    try:
+        return show_window(app, service, server.agent_urls)
+    finally:
+        wake.stop()
+        server.stop()  # whatever happened above: a live worker thread would keep the process alive
+        lock.release()
 
 
 def run_headless(args: argparse.Namespace) -> int:

@@ -14,7 +14,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon, QTableView, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QMainWindow,
+    QSystemTrayIcon,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui import prompts
 from gui.audit_model import AuditModel
@@ -25,10 +33,16 @@ from gui.registrations_model import RegistrationsModel
 from gui.registrations_tab import RegistrationsTab
 from gui.registry_sync import RegistrySync
 from gui.review_dialog import GRANT, ReviewDecision, ReviewDialog
-from gui.state_panel import RegistryStatePanel
+from gui.state_panel import OPEN_TEXT, RegistryStatePanel
 from gui.tasks import BackgroundTasks
 from server.actors import admin_actor
-from server.service import DEFAULT_OPEN_SECONDS, RegistrationService, RegistryUnavailable, Refused
+from server.service import (
+    DEFAULT_OPEN_SECONDS,
+    Refused,
+    RegistrationService,
+    RegistryUnavailable,
+)
+from server.statuses import PENDING
 from server.views import RegistrationDetails, RegistrationSummary, RegistryStatus
 
 log = logging.getLogger(__name__)
@@ -129,7 +143,7 @@ class MainWindow(QMainWindow):
             return action
 
         panel = self.state_panel
-        self.open_action = add("Open for 5 minutes", "Ctrl+O", lambda: panel.can_open() and self.open_registry())
+        self.open_action = add(OPEN_TEXT.replace("&", ""), "Ctrl+O", lambda: panel.can_open() and self.open_registry())
         self.lock_action = add("Lock now", "Ctrl+L", lambda: panel.can_lock() and self.lock_registry())
         self.registrations_action = add("Registrations", "Ctrl+1", lambda: self.show_tab(0))
         self.audit_action = add("Audit log", "Ctrl+2", lambda: self.show_tab(1))
@@ -262,7 +276,7 @@ class MainWindow(QMainWindow):
         prompts.tell_failure(self, text)
 
     def _loaded(self) -> None:
-        pending = self.registrations.count("pending")
+        pending = self.registrations.count(PENDING)
         self.statusBar().showMessage(f"{pending} pending request{'s' if pending != 1 else ''} waiting for review"
                                      if pending else "Ready", NOTICE_MS)
 
@@ -275,7 +289,7 @@ class MainWindow(QMainWindow):
             self.tray.showMessage("Client Registry", message, QSystemTrayIcon.MessageIcon.Information, NOTICE_MS)
 
     def _show_pending_count(self) -> None:
-        pending = self.registrations.count("pending")
+        pending = self.registrations.count(PENDING)
         self.tabs.setTabText(0, f"{REGISTRATIONS_TITLE} ({pending} pending)" if pending else REGISTRATIONS_TITLE)
 
     def _make_tray(self) -> QSystemTrayIcon | None:

@@ -14,6 +14,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from gui.display import shown
+from server.statuses import GRANTED
 
 
 def ask_export_path(parent: QWidget | None, username: str) -> Path | None:
@@ -32,7 +33,7 @@ def confirm_delete(parent: QWidget | None, username: str, status: str) -> bool:
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(f"Delete {shown(username)} ({status})?")
     box.setInformativeText(
-        "Its password and certificate stop working at once." if status == "granted"
+        "Its password and certificate stop working at once." if status == GRANTED
         else "The agent may send a new request while the registry is open.")
     box.setStandardButtons(QMessageBox.StandardButton.Cancel)
     delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)

@@ -5,17 +5,36 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QMenu, QSizePolicy, QTableView, QToolBar, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QMenu,
+    QSizePolicy,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
 )
 
 from gui.display import plain_label
 from gui.icons import icon
 from gui.registrations_model import (
-    EXPIRES, KEY, LAST_POLL, PERMISSIONS, REQUESTED, ROLES, SERIAL, SOURCE, STATUS, SUMMARY_ROLE,
-    USERNAME, RegistrationsModel, StatusFilter,
+    EXPIRES,
+    KEY,
+    LAST_POLL,
+    PERMISSIONS,
+    REQUESTED,
+    ROLES,
+    SERIAL,
+    SOURCE,
+    STATUS,
+    SUMMARY_ROLE,
+    USERNAME,
+    RegistrationsModel,
+    StatusFilter,
 )
-from server.views import RegistrationSummary
 from server.statuses import GRANTED, PENDING, STATUSES
+from server.views import RegistrationSummary
 
 FILTERS = (("All registrations", None),) + tuple((status.capitalize(), status) for status in STATUSES)
 # Header padding (style sheet: 6 px each side) plus room for the sort arrow.
@@ -158,7 +177,7 @@ class RegistrationsTab(QWidget):
     def _update_actions(self, *_: object) -> None:
         summary = self.selected()
         self.review_action.setEnabled(summary is not None)
-        self.review_action.setText("Review…" if summary is None or summary.status == "pending" else "Details…")
+        self.review_action.setText("Review…" if summary is None or summary.status == PENDING else "Details…")
         self.export_action.setEnabled(summary is not None and summary.status == GRANTED
                                       and summary.certificate_serial is not None)
         self.delete_action.setEnabled(summary is not None)

@@ -24,11 +24,20 @@ from gui.display import permission_text, plain_label, shown
 from gui.fit import fit_to_screen
 from gui.icons import icon
 from gui.registrations_model import RegistrationsModel
-from gui.review_sections import PlanGroup, csr_group, decision_group, group, request_group, tick_list, ticked_values
+from gui.review_sections import (
+    PlanGroup,
+    csr_group,
+    decision_group,
+    group,
+    request_group,
+    tick_list,
+    ticked_values,
+)
 from server.csr import SubjectAltName
+from server.service import MAX_REASON_CHARS
+from server.statuses import PENDING
 from server.validation import Permission
 from server.views import RegistrationDetails
-from server.statuses import PENDING
 
 GRANT, REJECT = "grant", "reject"
 PREFERRED_SIZE = QSize(980, 720)
@@ -96,7 +105,7 @@ class ReviewDialog(QDialog):
 
         self.reason_edit = QLineEdit()
         self.reason_edit.setPlaceholderText("Reason for rejecting (optional; the agent is told)")
-        self.reason_edit.setMaxLength(500)
+        self.reason_edit.setMaxLength(MAX_REASON_CHARS)
         self.grant_button = QPushButton(icon("granted"), "&Grant")
         self.grant_button.setObjectName("grantButton")
         self.reject_button = QPushButton(icon("rejected"), "&Reject")

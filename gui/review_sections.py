@@ -6,11 +6,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QWidget,
+)
 
-from gui.display import context_text, local_time, permission_text, plain_label, shown, spaced_hex
+from gui.display import (
+    context_text,
+    local_time,
+    permission_text,
+    plain_label,
+    shown,
+    spaced_hex,
+)
 from server.ca import IssuancePlan
 from server.csr import CsrReview
+from server.statuses import GRANTED
 from server.views import RegistrationDetails
 
 VALUE_ROLE = Qt.ItemDataRole.UserRole
@@ -139,7 +155,7 @@ def decision_group(details: RegistrationDetails) -> QGroupBox:
     ]
     if details.reject_reason:
         rows.append(("Reason", shown(details.reject_reason)))
-    if details.status == "granted":
+    if details.status == GRANTED:
         rows.append(("Granted roles", ", ".join(shown(role) for role in details.granted_roles) or "none"))
         rows.append(("Granted permissions",
                      "\n".join(permission_text(p) for p in details.granted_permissions) or "none"))

@@ -14,14 +14,23 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
-    QBoxLayout, QFrame, QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
+    QBoxLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from gui.display import countdown, plain_label, spaced_hex
 from gui.icons import icon
+from server.service import DEFAULT_OPEN_SECONDS
 from server.views import RegistryStatus
 
-OPEN_TEXT = "&Open for 5 minutes"
+OPEN_TEXT = f"&Open for {DEFAULT_OPEN_SECONDS // 60} minutes"
 LOCK_TEXT = "&Lock now"
 TICK_MS = 250
 SHOWN_URLS = 3  # more go to the tooltip: the panel's height must stay small

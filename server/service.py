@@ -20,7 +20,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from server.administration import DEFAULT_OPEN_SECONDS, MAX_OPEN_SECONDS, Administration, fingerprint_argument
+from server.administration import (
+    DEFAULT_OPEN_SECONDS,
+    MAX_OPEN_SECONDS,
+    MAX_REASON_CHARS,
+    Administration,
+    fingerprint_argument,
+)
 from server.agents import AgentProtocol, Clock
 from server.ca import CertificateAuthority
 from server.csr import SubjectAltName
@@ -42,7 +48,8 @@ from storage import StorageError as RegistryUnavailable
 from storage import close_db
 
 __all__ = [
-    "Clock", "DEFAULT_OPEN_SECONDS", "MAX_OPEN_SECONDS", "Refused", "RegistrationService", "RegistryUnavailable",
+    "Clock", "DEFAULT_OPEN_SECONDS", "MAX_OPEN_SECONDS", "MAX_REASON_CHARS", "Refused", "RegistrationService",
+    "RegistryUnavailable",
     "fingerprint_argument",
 ]
 

@@ -25,13 +25,13 @@ WEB = {"bottle", "cheroot"}
 
 # package (a folder under the root) -> top-level names its modules must never import
 FORBIDDEN = {
-    "common": QT | WEB | {"peewee", "server", "storage", "gui", "cli", "client", "wiring", "main"},
-    "client": QT | WEB | {"peewee", "server", "storage", "gui", "cli", "wiring", "main"},
-    "storage": QT | WEB | {"cryptography", "server", "gui", "cli", "client", "wiring", "main"},
-    "server": QT | {"gui", "cli", "client", "wiring", "main"},  # the core; server/web is checked apart
-    "server/web": QT | {"gui", "cli", "client", "storage", "peewee", "wiring", "main"},
-    "cli": QT | WEB | {"gui", "client", "storage", "peewee"},
-    "gui": WEB | {"storage", "peewee", "cli", "client"},
+    "common": QT | WEB | {"peewee", "server", "storage", "gui", "cli", "client", "wiring", "main", "tools"},
+    "client": QT | WEB | {"peewee", "server", "storage", "gui", "cli", "wiring", "main", "tools"},
+    "storage": QT | WEB | {"cryptography", "server", "gui", "cli", "client", "wiring", "main", "tools"},
+    "server": QT | {"gui", "cli", "client", "wiring", "main", "tools"},  # the core; server/web is checked apart
+    "server/web": QT | {"gui", "cli", "client", "storage", "peewee", "wiring", "main", "tools"},
+    "cli": QT | WEB | {"gui", "client", "storage", "peewee", "tools"},
+    "gui": WEB | {"storage", "peewee", "cli", "client", "wiring", "main", "tools"},
 }
 # The domain core is server/ without its wire adapters: no HTTP library there.
 CORE_ALSO_FORBIDDEN = WEB

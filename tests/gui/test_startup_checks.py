@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gui import app as window_app, prompts
+import main
+from gui import prompts
 from gui.binding_check import binding_leaks, qt_signal_emitter, reference_drift
 from gui.platform_check import XCB_LIBRARIES, display_problem, missing_libraries
 from server.instance_lock import claim
@@ -93,7 +94,8 @@ def test_the_installed_binding_passes_the_check(qapp):
 
 
 def window_args(data_dir: Path) -> argparse.Namespace:
-    return argparse.Namespace(data_dir=data_dir, host="127.0.0.1", port=0, no_tls=False, limits=Limits())
+    return argparse.Namespace(data_dir=data_dir, host="127.0.0.1", port=0, no_tls=False, limits=Limits(),
+                              public_url=None)
 
 
 def test_a_second_window_on_the_same_data_folder_is_told_in_a_message_box(qapp, monkeypatch, tmp_path):
@@ -101,7 +103,7 @@ def test_a_second_window_on_the_same_data_folder_is_told_in_a_message_box(qapp, 
     told = []
     monkeypatch.setattr(prompts, "tell_cannot_start", told.append)
     try:
-        assert window_app.run_window(window_args(tmp_path / "data")) == 1
+        assert main.run_window(window_args(tmp_path / "data")) == 1
     finally:
         first.release()
     assert len(told) == 1

@@ -1,4 +1,4 @@
-"""Make the README's screenshots of the real window: ``python -m gui.screenshot [assets]``.
+"""Make the README's screenshots of the real window: ``python -m tools.screenshot [assets]``.
 
 A fresh registry in a temporary folder, the real HTTPS server on a free port,
 agents that register over HTTPS with real CSRs, a few decided by the service,
