@@ -9,6 +9,8 @@ in one line what is missing and what to do instead. It imports no Qt.
 from __future__ import annotations
 
 import ctypes
+import re
+import socket
 import sys
 from collections.abc import Callable, Mapping
 
@@ -40,11 +42,13 @@ _NO_DISPLAY_NEEDED = {"offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrd
 
 
 def display_problem(environ: Mapping[str, str], system: str = sys.platform,
-                    load: Callable[[str], object] = ctypes.CDLL) -> str | None:
+                    load: Callable[[str], object] = ctypes.CDLL,
+                    reachable: Callable[[str], bool] | None = None) -> str | None:
     """Why the window cannot open here, in one line; None when it can (or Qt knows best).
 
     ``load`` tries to load a shared library by its soname, raising OSError when
-    the dynamic loader cannot: the same search Qt's plugin will make."""
+    the dynamic loader cannot: the same search Qt's plugin will make.
+    ``reachable`` tells whether an X display answers (``x_display_reachable``)."""
     if not (system.startswith("linux") or "bsd" in system):
         return None  # Windows and macOS always have their window system
     platforms = [entry.split(":")[0] for entry in environ.get("QT_QPA_PLATFORM", "").split(";") if entry]
@@ -61,7 +65,36 @@ def display_problem(environ: Mapping[str, str], system: str = sys.platform,
             packages = " ".join(package for _, package in missing)
             return (f"the window needs system libraries that are missing ({sonames}); on Debian or Ubuntu: "
                     f"sudo apt-get install {packages}; or {HEADLESS_HINT}")
+        if not (reachable or x_display_reachable)(environ["DISPLAY"]):
+            return f"cannot connect to the display {environ['DISPLAY']!r} (no X server answers there); {HEADLESS_HINT}"
     return None
+
+
+_DISPLAY = re.compile(r"(?P<host>[^:]*):(?P<number>\d+)(\.\d+)?")
+
+
+def x_display_reachable(display: str, seconds: float = 2.0) -> bool:
+    """Whether an X server listens at ``display`` (":0", "unix:0", "host:10.0"), as Qt
+    would connect: the local socket, in the file system or Linux's abstract namespace,
+    or TCP port 6000 + N. A form this does not know is left to Qt."""
+    match = _DISPLAY.fullmatch(display)
+    if match is None:
+        return True
+    host, number = match["host"], int(match["number"])
+    if host in ("", "unix"):
+        path = f"/tmp/.X11-unix/X{number}"
+        return any(_connects(socket.AF_UNIX, address, seconds) for address in (path, "\0" + path))
+    return _connects(socket.AF_INET, (host, 6000 + number), seconds)
+
+
+def _connects(family: int, address, seconds: float) -> bool:
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.settimeout(seconds)
+        try:
+            probe.connect(address)
+        except OSError:
+            return False
+    return True
 
 
 def missing_libraries(load: Callable[[str], object] = ctypes.CDLL) -> list[tuple[str, str]]:
