@@ -77,27 +77,27 @@ def create_app(service: RegistrationService, *adapters: Callable[[Bottle, Regist
 def registration_answer(service: RegistrationService, body: bytes, content_type: str | None,
                         source: str) -> Answer:
     """The answer to ``POST register`` with this body: the wire's checks, then the core's."""
-    problem = _body_problem(body, content_type)
-    if problem is not None:
-        return problem
-    try:
-        registration = parse_registration(body)
-    except InvalidRequest as invalid:
-        return json_answers.invalid(invalid)
-    return json_answers.for_outcome(service.register(registration, source))
+    return _answer_json(body, content_type, parse_registration,
+                        lambda registration: service.register(registration, source))
 
 
 def renewal_answer(service: RegistrationService, body: bytes, content_type: str | None,
                    certificate_der: bytes | None, credentials: tuple[str, str] | None, source: str) -> Answer:
     """The answer to ``POST renew``: the same body rules as registration, then the core's."""
+    return _answer_json(body, content_type, parse_renewal,
+                        lambda csr_pem: service.renew(certificate_der, credentials, csr_pem, source))
+
+
+def _answer_json(body: bytes, content_type: str | None, parse, decide) -> Answer:
+    """The wire's checks (size, media type, ``parse``), then the core's (``decide``)."""
     problem = _body_problem(body, content_type)
     if problem is not None:
         return problem
     try:
-        csr_pem = parse_renewal(body)
+        parsed = parse(body)
     except InvalidRequest as invalid:
         return json_answers.invalid(invalid)
-    return json_answers.for_outcome(service.renew(certificate_der, credentials, csr_pem, source))
+    return json_answers.for_outcome(decide(parsed))
 
 
 def _body_problem(body: bytes, content_type: str | None) -> Answer | None:
