@@ -16,18 +16,18 @@ _COLUMNS = [getattr(Preauthorization, field.name) for field in fields(Preauthori
 def find(username: str) -> PreauthorizationRecord | None:
     """The pre-authorisation for ``username`` (compared without regard to case), used or not."""
     row = Preauthorization.select(*_COLUMNS).where(Preauthorization.username == username).tuples().first()
-    return None if row is None else _record(row)
+    return None if row is None else PreauthorizationRecord(*row)
 
 
 @translated
 def listed() -> list[PreauthorizationRecord]:
-    return [_record(row) for row in Preauthorization.select(*_COLUMNS).order_by(Preauthorization.id).tuples()]
+    query = Preauthorization.select(*_COLUMNS).order_by(Preauthorization.id).tuples()
+    return [PreauthorizationRecord(*row) for row in query]
 
 
 @translated
 def put(**values) -> bool:
-    """Store a pre-authorisation, replacing any other for the same username; whether one was replaced.
-    Call inside the write transaction that audits it."""
+    """Store a pre-authorisation, replacing any other for the same username; whether one was replaced."""
     with write_transaction():
         replaced = Preauthorization.delete().where(Preauthorization.username == values["username"]).execute()
         Preauthorization.insert(**values).execute()
@@ -49,6 +49,3 @@ def use(preauthorization_id: int, now: float) -> bool:
         (Preauthorization.id == preauthorization_id) & Preauthorization.used_at.is_null() & unexpired
     ).execute() == 1
 
-
-def _record(row: tuple) -> PreauthorizationRecord:
-    return PreauthorizationRecord(*(column.python_value(value) for column, value in zip(_COLUMNS, row)))
