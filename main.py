@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--public-url", type=_public_url, metavar="URL",
                         help="how agents reach this registry, e.g. https://registry.plant.example:8443; issued "
                              "certificates then name URL/api/client-registry/crl as their CRL distribution point")
+    parser.add_argument("--notify-url", type=_notify_url, metavar="URL",
+                        help="POST a JSON event there for every new pending request, grant, reject, revocation "
+                             "and expiry, in the background and retried (never a password)")
     subparsers = parser.add_subparsers(dest="command", metavar="{admin,enroll,renew}")
 
     from cli.admin import add_admin_parser
@@ -58,6 +61,15 @@ def _public_url(text: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise argparse.ArgumentTypeError(f"expected a URL like https://registry.plant.example:8443, not {text!r}")
     return text.rstrip("/")
+
+
+def _notify_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"expected a URL like https://hooks.plant.example/registry, not {text!r}")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +128,8 @@ def run_window(args: argparse.Namespace) -> int:
     wake = close_on_signals(app)  # before the server starts: a signal may come at any moment after
     try:
         service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url)
-        server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
+        server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls,
+                              notify_url=args.notify_url)
     except (OSError, CaError, RegistryUnavailable) as error:
         wake.stop()
         lock.release()
@@ -139,7 +152,8 @@ def run_headless(args: argparse.Namespace) -> int:
     try:
         lock = claim(args.data_dir)  # held while this process serves
         service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url)
-        server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls)
+        server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls,
+                              notify_url=args.notify_url)
     except (OSError, CaError, RegistryUnavailable, AlreadyRunning) as error:
         logging.getLogger("main").error("cannot start: %s", error)
         return 1

@@ -146,13 +146,15 @@ class RunningRegistry:
 
 
 def start_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool = True,
-                 wrap_app: Callable = lambda app: app) -> RunningRegistry:
+                 wrap_app: Callable = lambda app: app, notify_url: str | None = None) -> RunningRegistry:
     """Serve the HTTP API in a worker thread, HTTPS with a CA-issued certificate unless
-    ``tls`` is False, with the registry's chores beside it. ``wrap_app`` may put WSGI
-    middleware around the app (the benchmarks put a baseline route beside it)."""
+    ``tls`` is False, with the registry's chores beside it (the notifier too, given
+    ``notify_url``). ``wrap_app`` may put WSGI middleware around the app (the benchmarks
+    put a baseline route beside it)."""
     service.crl()  # the first CRL (and crl.pem) exists before the first request
     running = RunningRegistry(_build_server(service, data_dir, host, port, tls, wrap_app),
-                              ChoreRunner(registry_chores(service), release=service.release_connection))
+                              ChoreRunner(registry_chores(service, notify_url=notify_url),
+                                          release=service.release_connection))
     running.start()
     return running
 

@@ -1,4 +1,4 @@
-"""``python -m bench``: run the seven measurements, print the table, write bench/results.json."""
+"""``python -m bench``: run the eight measurements, print the table, write bench/results.json."""
 
 from __future__ import annotations
 
@@ -9,23 +9,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import arrivals, granting, lifecycle, polling, startup, storage_scale, window
+from bench import arrivals, bulk_grant, granting, lifecycle, polling, startup, storage_scale, window
 from bench.fleet import running_fleet
 from bench.load import generator_name
 from bench.report import RESULTS_FILE, Figure, machine, table, write_results
 
-ALL = (1, 2, 3, 4, 5, 6, 7)
+ALL = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", default=",".join(map(str, ALL)), metavar="1,2,…",
-                        help="the measurements to run (default: all seven)")
+                        help="the measurements to run (default: all eight)")
     parser.add_argument("--seconds", type=float, default=6, help="length of one load round (default 6)")
     parser.add_argument("--agents", type=int, default=1000, help="pending agents that poll (default 1000)")
     parser.add_argument("--results", type=Path, default=None,
                         help=f"where to write the JSON (default: {RESULTS_FILE.name} beside this file, "
-                             "written only when all seven ran)")
+                             "written only when all eight ran)")
     arguments = parser.parse_args(argv)
     arguments.only = {int(part) for part in arguments.only.split(",") if part.strip()}
     if not arguments.only <= set(ALL):
@@ -48,6 +48,9 @@ def run(arguments: argparse.Namespace, workdir: Path) -> list[Figure]:
     if 7 in only:
         step("7 lifecycle: a CRL of 10,000 revoked against bare cryptography; renewal against a grant")
         figures += lifecycle.measure(workdir)
+    if 8 in only:
+        step("8 bulk grant: 1,000 pending EC requests granted at once, against bare signing")
+        figures += bulk_grant.measure(workdir)
     if 6 in only:
         step("6 start-up: main.py headless and with the window, against bare cheroot")
         figures += startup.measure(workdir)

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 from cli import render
+from cli import fleet
 from cli.backup import add_backup_parsers, backup, restore
+from cli.fleet import add_fleet_parsers
 from cli.render import when
 from common.files import UnsafePath
 from common.visible import make_visible
@@ -50,14 +52,7 @@ def add_admin_parser(subparsers, parents: list[argparse.ArgumentParser]) -> None
     shower = commands.add_parser("show", parents=parents, help="everything the review dialog shows about one registration")
     shower.add_argument("username")
     shower.add_argument("--json", action="store_true")
-    granter = commands.add_parser("grant", parents=parents, help="grant a pending request and issue its certificate")
-    granter.add_argument("username")
-    granter.add_argument("--fingerprint", metavar="HEX", type=_fingerprint,
-                         help="refuse unless the request's key has this SHA-256 fingerprint")
-    granter.add_argument("--sans", action="store_true", help="issue the subject alternative names the CSR asks for")
-    rejecter = commands.add_parser("reject", parents=parents, help="reject a pending request")
-    rejecter.add_argument("username")
-    rejecter.add_argument("--reason", metavar="TEXT", help="told to the agent on its next poll")
+    add_fleet_parsers(commands, parents, _fingerprint)
     deleter = commands.add_parser("delete", parents=parents,
                                   help="delete a registration, freeing the name; revokes its certificates")
     deleter.add_argument("username")
@@ -94,6 +89,8 @@ def run_admin(args: argparse.Namespace) -> int:
         if args.admin_command == "backup":
             print(backup(service, data_dir, args, _actor()))
             return 0
+        if args.admin_command in _FLEET_COMMANDS:
+            return _FLEET_COMMANDS[args.admin_command](service, args, _actor())
         return _COMMANDS[args.admin_command](service, args)
     except Refused as refusal:
         return _refuse(str(refusal))
@@ -145,10 +142,10 @@ def _list(service: RegistrationService, args) -> int:
         print(json.dumps([render.summary_json(row) for row in rows], indent=2))
         return 0
     lines = [(row.username, row.status, render.channel(row.enrolled_via), row.key_description or "-",
-              make_visible(",".join(row.roles)) or "-", str(row.permission_count), row.source_address,
+              row.pairing_code or "-", make_visible(",".join(row.roles)) or "-", str(row.permission_count), row.source_address,
               when(row.requested_at), when(row.last_poll_at))
              for row in rows]
-    print("\n".join(render.table(("USERNAME", "STATUS", "VIA", "KEY", "ROLES", "PERMS", "SOURCE", "REQUESTED",
+    print("\n".join(render.table(("USERNAME", "STATUS", "VIA", "KEY", "PAIRING", "ROLES", "PERMS", "SOURCE", "REQUESTED",
                                   "LAST POLL"), lines)))
     return 0
 
@@ -159,26 +156,6 @@ def _show(service: RegistrationService, args) -> int:
         print(json.dumps(render.details_json(details), indent=2))
     else:
         print("\n".join(render.describe(details)))
-    return 0
-
-
-def _grant(service: RegistrationService, args) -> int:
-    sans = ()
-    if args.sans:
-        review = service.details(args.username).csr
-        sans = review.sans if review else ()
-    details = service.grant(args.username, _actor(), sans=sans, expected_fingerprint=args.fingerprint)
-    if details.certificate_serial:
-        print(f"granted {details.username}: certificate serial {details.certificate_serial}, "
-              f"expires {when(details.certificate_not_after)}")
-    else:
-        print(f"granted {details.username} (no CSR, password only)")
-    return 0
-
-
-def _reject(service: RegistrationService, args) -> int:
-    service.reject(args.username, _actor(), args.reason)
-    print(f"rejected {args.username}")
     return 0
 
 
@@ -226,8 +203,12 @@ def _log(service: RegistrationService, args) -> int:
     return 0
 
 
+# The fleet's commands (cli/fleet.py) take the actor: the others' lines are as before.
+_FLEET_COMMANDS = {
+    "grant": fleet.grant, "reject": fleet.reject, "preauthorize": fleet.preauthorize,
+    "preauthorized": fleet.preauthorized, "unpreauthorize": fleet.unpreauthorize,
+}
 _COMMANDS = {
-    "status": _status, "open": _open, "lock": _lock, "list": _list, "show": _show, "grant": _grant,
-    "reject": _reject, "delete": _delete, "revoke": _revoke, "certificates": _certificates, "crl": _crl,
+    "status": _status, "open": _open, "lock": _lock, "list": _list, "show": _show, "delete": _delete, "revoke": _revoke, "certificates": _certificates, "crl": _crl,
     "ca": _ca, "log": _log,
 }

@@ -17,7 +17,7 @@ from server.ca import IssuancePlan
 from server.csr import CsrReview
 from server.lifecycle import CertificateView
 from server.statuses import GRANTED
-from server.views import AuditRecord, RegistrationDetails, RegistrationSummary
+from server.views import AuditRecord, PreauthorizationView, RegistrationDetails, RegistrationSummary
 
 
 def when(epoch_seconds: float | None) -> str:
@@ -39,6 +39,7 @@ def describe(details: RegistrationDetails) -> list[str]:
     lines = [
         f"username:         {details.username}",
         f"status:           {details.status}",
+        f"pairing code:     {details.pairing_code or '-'}",
         f"enrolled via:     {channel(details.enrolled_via)}",
         f"source address:   {details.source_address}",
         f"requested at:     {when(details.requested_at)}",
@@ -113,7 +114,7 @@ def summary_json(row: RegistrationSummary) -> dict:
     return {
         "username": row.username, "status": row.status, "roles": list(row.roles),
         "permissionCount": row.permission_count, "key": row.key_description,
-        "enrolledVia": row.enrolled_via, "sourceAddress": row.source_address, "requestedAt": iso(row.requested_at),
+        "enrolledVia": row.enrolled_via, "pairingCode": row.pairing_code, "sourceAddress": row.source_address, "requestedAt": iso(row.requested_at),
         "lastPollAt": iso(row.last_poll_at), "certificateSerial": row.certificate_serial,
         "certificateNotAfter": iso(row.certificate_not_after),
     }
@@ -124,6 +125,7 @@ def details_json(details: RegistrationDetails) -> dict:
         "username": details.username,
         "status": details.status,
         "enrolledVia": details.enrolled_via,
+        "pairingCode": details.pairing_code,
         "sourceAddress": details.source_address,
         "requestedAt": iso(details.requested_at),
         "lastPollAt": iso(details.last_poll_at),
@@ -145,6 +147,13 @@ def details_json(details: RegistrationDetails) -> dict:
         "certificates": [certificate_json(view) for view in details.certificates],
         "warnings": list(details.warnings),
     }
+
+
+def preauthorization_json(view: PreauthorizationView) -> dict:
+    return {"username": view.username, "state": view.state, "keyFingerprint": view.key_fingerprint,
+            "roles": list(view.roles), "permissions": [p.to_json() for p in view.permissions],
+            "createdAt": iso(view.created_at), "createdBy": view.created_by, "expiresAt": iso(view.expires_at),
+            "usedAt": iso(view.used_at)}
 
 
 def audit_json(record: AuditRecord) -> dict:

@@ -15,6 +15,7 @@ from client.console import say
 from client.errors import EnrollError, Rejected, TimedOut
 from client.transport import Registry, Reply, Unreachable
 from common.api_paths import REGISTER_PATH
+from common.visible import make_visible
 
 # A registry that asks for 0 s would be hammered, one that asks for a day would
 # look dead; the overall --timeout bounds everything anyway.
@@ -98,8 +99,10 @@ def poll_until_decided(registry: Registry, request: dict, key_fingerprint: str,
             waiting_for = "the registry to open"
         elif reply.status == 202:
             _check_pending_fingerprint(reply, key_fingerprint)
-            states.show("pending", f"waiting for approval; key fingerprint {key_fingerprint} "
-                                   "(the administrator compares it with the request)")
+            code = reply.json().get("pairingCode")
+            states.show("pending", f"waiting for approval; key fingerprint {key_fingerprint}"
+                                   + (f", pairing code {make_visible(code)}" if isinstance(code, str) else "")
+                                   + " (the administrator compares it with the request)")
             waiting_for = "approval"
         elif reply.status == 429:
             states.show("throttled", f"the registry asks to wait: {reply.message()}")

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from common.fingerprints import normalize_fingerprint
 from server.ca import CertificateAuthority
 from server.csr import SubjectAltName, load_checked_csr
 from server.lifecycle import REASONS, CertificateLifecycle
 from server.limits import Limits
+from server.notifications import EXPIRED_EVENT, GRANTED_EVENT, REJECTED_EVENT, REVOKED_EVENT, queue
 from server.outcomes import Refused
 from server.queries import load
 from server.statuses import GRANTED, PENDING, REJECTED
+from server.terms import fingerprint_argument, grant_detail
 from server.validation import Permission
-from server.views import ReviewedRequest
+from server.views import Decision, ReviewedRequest
 from storage import audit, certificates, registrations, registry_state, write_transaction
 from storage.records import RegistrationRecord
 
@@ -60,8 +61,8 @@ class Administration:
         sans: Iterable[SubjectAltName] = (),
         expected_fingerprint: str | None = None,
         reviewed: ReviewedRequest | None = None,
-    ) -> str:
-        """Grant a pending request; issue its certificate when it sent a CSR. Returns the username.
+    ) -> Decision:
+        """Grant a pending request; issue its certificate when it sent a CSR.
 
         ``roles`` and ``permissions`` default to everything requested and may
         only narrow it; ``sans`` must be among the CSR's and defaults to none.
@@ -98,16 +99,28 @@ class Administration:
                                         granted_roles=list(granted_roles),
                                         granted_permissions=[p.to_json() for p in granted_permissions]):
                 raise Refused(f"{registration.username} was decided or deleted meanwhile")
-            serial = None
+            serial = not_after = None
             if plan is not None:
                 certificate = self._lifecycle.issue(registration.id, registration.username, checked.csr, plan)
                 serial = format(certificate.serial_number, "x")
+                not_after = certificate.not_valid_after_utc.timestamp()
             audit.record(now, actor, "grant", registration.username,
-                         _grant_detail(granted_roles, granted_permissions, serial, sans))
-        return registration.username
+                         grant_detail(granted_roles, granted_permissions, serial, sans))
+            queue(now, GRANTED_EVENT, registration.username, roles=list(granted_roles), certificateSerial=serial)
+        return Decision(registration.username, certificate_serial=serial, certificate_not_after=not_after)
+
+    def grant_many(self, usernames: Iterable[str], actor: str) -> list[Decision]:
+        """Grant each pending request as requested, each in its own transaction: one name's
+        refusal changes nothing for the others. One result per name, in order."""
+        return [_attempt(username, lambda: self.grant(username, actor)) for username in usernames]
+
+    def reject_many(self, usernames: Iterable[str], actor: str, reason: str | None = None) -> list[Decision]:
+        """Reject each pending request, as ``grant_many`` grants."""
+        return [_attempt(username, lambda: self.reject(username, actor, reason))
+                for username in usernames]
 
     def reject(self, username: str, actor: str, reason: str | None = None,
-               reviewed: ReviewedRequest | None = None) -> None:
+               reviewed: ReviewedRequest | None = None) -> Decision:
         registration = _load_reviewed(username, reviewed)
         if registration.status != PENDING:
             raise Refused(f"{registration.username} is {registration.status}, not pending")
@@ -120,6 +133,8 @@ class Administration:
                                         decided_by=actor, reject_reason=reason):
                 raise Refused(f"{registration.username} was decided or deleted meanwhile")
             audit.record(now, actor, "reject", registration.username, reason or "")
+            queue(now, REJECTED_EVENT, registration.username, reason=reason)
+        return Decision(registration.username)
 
     def delete(self, username: str, actor: str) -> None:
         """Remove a registration and free its name; a granted client's password stops working
@@ -132,6 +147,9 @@ class Administration:
             detail = f"was {registration.status}" + "".join(
                 f"; certificate serial {record.serial} revoked" for record in revoked)
             audit.record(self._clock(), actor, "delete", registration.username, detail)
+            for record in revoked:
+                queue(self._clock(), REVOKED_EVENT, registration.username, certificateSerial=record.serial,
+                      reason="cessationOfOperation")
         if revoked:
             self._lifecycle.publish()
 
@@ -150,6 +168,8 @@ class Administration:
             self._lifecycle.reissue_in_transaction()
             audit.record(self._clock(), actor, "revoke", registration.username,
                          f"certificate serial {current.serial}; reason {reason}")
+            queue(self._clock(), REVOKED_EVENT, registration.username, certificateSerial=current.serial,
+                  reason=reason)
         self._lifecycle.publish()
         return current.serial
 
@@ -176,6 +196,7 @@ class Administration:
                 if registrations.remove(registration.id, only_if_status=PENDING):
                     audit.record(now, REGISTRY_ACTOR, "expire", registration.username,
                                  f"pending for more than {max_age / 3600:g} hours")
+                    queue(now, EXPIRED_EVENT, registration.username)
                     expired += 1
         return expired
 
@@ -193,12 +214,11 @@ def _load_reviewed(username: str, reviewed: ReviewedRequest | None) -> Registrat
     return registration
 
 
-def fingerprint_argument(text: str) -> str:
-    """A key fingerprint as an administrator types it; Refused when it is not one."""
+def _attempt(username: str, decide: Callable[[], Decision]) -> Decision:
     try:
-        return normalize_fingerprint(text)
-    except ValueError as error:
-        raise Refused(str(error)) from None
+        return decide()
+    except Refused as refusal:
+        return Decision(username, refusal=str(refusal))
 
 
 def _subset(chosen, requested, what: str) -> tuple:
@@ -209,13 +229,3 @@ def _subset(chosen, requested, what: str) -> tuple:
     if extra:
         raise Refused(f"the request did not ask for the {what} {extra[0]}")
     return chosen
-
-
-def _grant_detail(roles: tuple, permissions: tuple, serial: str | None, sans: tuple[SubjectAltName, ...]) -> str:
-    count = len(permissions)
-    parts = [f"roles {', '.join(roles) or 'none'}", f"{count} permission{'' if count == 1 else 's'}"]
-    if serial is not None:
-        parts.append(f"certificate serial {serial}")
-    if sans:
-        parts.append("SANs " + ", ".join(map(str, sans)))
-    return "; ".join(parts)

@@ -18,6 +18,7 @@ from server.ca import CertificateAuthority
 from server.csr import CsrError, check_csr, issuable_san
 from server.lifecycle import CertificateLifecycle
 from server.limits import FailedAttempts, Limits, Throttle
+from server.notifications import PENDING_EVENT, REVOKED_EVENT, queue
 from server.outcomes import (
     UNAVAILABLE_RETRY_AFTER,
     AgentOutcome,
@@ -29,8 +30,10 @@ from server.outcomes import (
     RefusalKind,
     Rejected,
 )
+from server.pairing_codes import new_pairing_code
 from server.passwords import VerifiedPasswords, hash_password, verify_against_nothing
 from server.poll_log import PollLog
+from server.preauthorization import grant_preauthorized, usable
 from server.statuses import GRANTED, PENDING, REJECTED, VIA_API, VIA_EST
 from server.validation import FieldError, Permission, RegistrationRequest
 from storage import (
@@ -158,6 +161,9 @@ class AgentProtocol:
             audit.record(self._clock(), _agent(source, via), "renew", registration.username,
                          f"certificate serial {serial} by {method}"
                          + "".join(f"; serial {record.serial} superseded" for record in replaced))
+            for record in replaced:
+                queue(self._clock(), REVOKED_EVENT, registration.username, certificateSerial=record.serial,
+                      reason="superseded")
         if replaced:
             self._lifecycle.publish()
         return Granted(registration.username, tuple(registration.granted_roles or ()),
@@ -191,25 +197,33 @@ class AgentProtocol:
         return registration, "password"
 
     def _new_request(self, request: RegistrationRequest, source: str) -> AgentOutcome:
-        # Locked: answered before any CSR parsing or password hashing.
-        if not self._is_open():
+        # A pre-authorised username is let past the lock to have its key compared;
+        # for any other, locked is answered before any CSR parsing or password hashing.
+        preauthorized = usable(request.username, self._clock()) if request.csr_pem is not None else None
+        if preauthorized is None and not self._is_open():
             return Locked()
         # Counted before the CSR is checked: an invalid CSR costs its signature check too.
         wait = self._new_requests.reserve(source)
         if wait is not None:
             return Refused(TOO_MANY_NEW_REQUESTS, RefusalKind.TOO_MANY_NEW_REQUESTS, retry_after=wait)
-        review = None
+        checked = review = None
         if request.csr_pem is not None:
             try:
-                review = check_csr(request.csr_pem, request.username).review
+                checked = check_csr(request.csr_pem, request.username)
             except CsrError as error:
                 problem = FieldError("csr", str(error))
                 return Refused(str(problem), RefusalKind.INVALID, errors=(problem,))
+            review = checked.review
             holder = registrations.find_by_key(review.key_fingerprint)
             if holder is not None:
                 return self._key_holder_answer(holder, request, source)
+        if preauthorized is not None and preauthorized.key_fingerprint != review.key_fingerprint:
+            preauthorized = None  # another key: the ordinary rules, never a grant
+            if not self._is_open():
+                return Locked()
         password_hash = hash_password(request.password)
         now = self._clock()
+        granted = None
         try:
             with write_transaction():
                 registration = registrations.add(
@@ -228,10 +242,21 @@ class AgentProtocol:
                     last_poll_at=now,
                     last_poll_address=source,
                     enrolled_via=request.enrolled_via,
+                    pairing_code=new_pairing_code(),
                 )
                 audit.record(now, _agent(source, request.enrolled_via), "request", request.username,
                              f"key {review.key_description}, fingerprint {review.key_fingerprint}" if review
                              else "no CSR")
+                if preauthorized is not None:
+                    granted = grant_preauthorized(self._ca, self._lifecycle, registration, checked, preauthorized,
+                                                  now)
+                    if granted is None:  # a racing request used it: this one goes again, by the ordinary rules
+                        raise _UsedMeanwhile
+                else:
+                    queue(now, PENDING_EVENT, registration.username, pairingCode=registration.pairing_code,
+                          keyFingerprint=registration.key_fingerprint, sourceAddress=source)
+        except _UsedMeanwhile:
+            return self._new_request(request, source)
         except UsernameTaken:
             # A concurrent request for the same username won the insert: this one is
             # now a poll of it, and is answered as such.
@@ -245,7 +270,8 @@ class AgentProtocol:
                 return Refused(TAKEN_MEANWHILE, RefusalKind.TAKEN_MEANWHILE)
             return self._key_holder_answer(holder, request, source)
         self._verified.remember(registration.username.lower(), password_hash, request.password)
-        return Pending(registration.username, registration.key_fingerprint)
+        return granted or Pending(registration.username, registration.key_fingerprint,
+                                  pairing_code=registration.pairing_code)
 
     def _key_holder_answer(self, holder: RegistrationRecord, request: RegistrationRequest,
                            source: str) -> AgentOutcome:
@@ -264,7 +290,8 @@ class AgentProtocol:
             return Refused(CHANGED_PENDING, RefusalKind.CHANGED_PENDING)
         self.polls.note(registration.id, self._clock(), source)
         if registration.status == PENDING:
-            return Pending(registration.username, registration.key_fingerprint)
+            return Pending(registration.username, registration.key_fingerprint,
+                           pairing_code=registration.pairing_code)
         if registration.status == REJECTED:
             return Rejected(registration.reject_reason)
         current = certificates.current_of(registration.id, self._clock())
@@ -290,6 +317,10 @@ class AgentProtocol:
             return None
         registrations.record_failed_attempt(registration.id)
         return Refused(WRONG_PASSWORD, RefusalKind.WRONG_PASSWORD)
+
+
+class _UsedMeanwhile(Exception):
+    """Rolls back a request stored to use a pre-authorisation another request used first."""
 
 
 def _agent(source: str, via: str) -> str:

@@ -1,7 +1,8 @@
 """The running registry's background chores, each a supervised worker of its own.
 
 A chore is a function run every so often: writing the batched poll times,
-expiring stale pending requests, reissuing the CRL before it goes stale. Each runs in its own thread so that a slow one never delays
+expiring stale pending requests, reissuing the CRL before it goes stale,
+sending the outbox's notifications and pruning it. Each runs in its own thread so that a slow one never delays
 another, survives any exception (logged once per streak of failures, then
 retried on its next round), and is stopped by the wiring only after the HTTP
 server has drained, so that a chore marked ``final`` (the poll flush) runs once
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from server.notifications import NOTIFY_SECONDS, Notifier
 from storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -33,8 +35,10 @@ class Chore:
 
 
 def registry_chores(service, *, poll_flush_interval: float = POLL_FLUSH_SECONDS,
-                    expiry_interval: float = EXPIRY_SECONDS, crl_interval: float = CRL_CHECK_SECONDS) -> list[Chore]:
-    """The chores a serving registry needs, over the core's facade."""
+                    expiry_interval: float = EXPIRY_SECONDS, crl_interval: float = CRL_CHECK_SECONDS,
+                    notify_url: str | None = None, notify_interval: float = NOTIFY_SECONDS) -> list[Chore]:
+    """The chores a serving registry needs, over the core's facade; with ``notify_url``,
+    the notifier that POSTs the outbox's events there."""
 
     def expire() -> int:
         expired = service.expire_stale_requests()
@@ -42,11 +46,15 @@ def registry_chores(service, *, poll_flush_interval: float = POLL_FLUSH_SECONDS,
             log.info("expired %d stale pending request(s)", expired)
         return expired
 
-    return [
+    chores = [
         Chore("poll-flush", poll_flush_interval, service.flush_polls, final=True),
         Chore("expiry", expiry_interval, expire),
         Chore("crl", crl_interval, service.reissue_crl_if_due),
+        Chore("outbox-prune", expiry_interval, service.prune_notifications),
     ]
+    if notify_url is not None:
+        chores.append(Chore("notify", notify_interval, Notifier(notify_url, service.clock).deliver_due))
+    return chores
 
 
 class ChoreRunner:

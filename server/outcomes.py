@@ -32,6 +32,7 @@ class Pending:
     username: str
     key_fingerprint: str | None
     retry_after: int = PENDING_RETRY_AFTER
+    pairing_code: str | None = None  # none for requests stored before pairing codes
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from server.ca import CertificateAuthority
 from server.csr import load_checked_csr
 from server.lifecycle import CertificateLifecycle
 from server.outcomes import Refused
+from server.preauthorization import key_warning
 from server.review_warnings import request_warnings
 from server.statuses import PENDING, STATUSES
 from server.validation import Permission
@@ -88,12 +89,18 @@ class Queries:
             certificate_not_after=shown.not_after if shown else None,
             certificate_pem=shown.pem if shown else None,
             certificates=history,
-            warnings=request_warnings(registration.roles, permissions),
+            warnings=_warnings(registration, permissions, self._clock()),
             enrolled_via=registration.enrolled_via,
+            pairing_code=registration.pairing_code,
         )
 
     def audit_log(self, limit: int | None = None, after_id: int = 0) -> list[AuditRecord]:
         return [AuditRecord(*row) for row in audit.entries(limit, after_id)]
+
+
+def _warnings(registration: RegistrationRecord, permissions: tuple[Permission, ...], now: float) -> tuple[str, ...]:
+    key = key_warning(registration, now)
+    return (key,) * (key is not None) + request_warnings(registration.roles, permissions)
 
 
 def load(username: str) -> RegistrationRecord:

@@ -9,7 +9,9 @@ the core, each in its own module:
   wire format;
 - ``server.administration``: open, lock, grant, reject, delete, revoke, expiry;
 - ``server.queries``: status, registrations, details, audit trail;
-- ``server.lifecycle``: issued certificates kept, revoked and published on the CRL.
+- ``server.lifecycle``: issued certificates kept, revoked and published on the CRL;
+- ``server.preauthorization``: devices granted on their first request (fleets);
+- ``server.notifications``: the outbox of events for ``--notify-url``.
 
 Storage errors reach callers as ``storage``'s own types, re-exported here as
 ``RegistryUnavailable``; refusals as ``Refused`` with a one-line message.
@@ -25,20 +27,25 @@ from server.administration import (
     MAX_OPEN_SECONDS,
     MAX_REASON_CHARS,
     Administration,
-    fingerprint_argument,
 )
 from server.agents import AgentProtocol, Clock
 from server.ca import CertificateAuthority
 from server.csr import SubjectAltName
 from server.lifecycle import CertificateLifecycle, CertificateView, CrlInfo
 from server.limits import Limits
+from server.notifications import prune
 from server.outcomes import AgentOutcome, Authenticated, Granted, Refused
+from server.preauthorization import Preauthorizations, Preauthorized, checked_entry
+from server.preauthorization_csv import parse_csv
 from server.queries import Queries
 from server.statuses import VIA_API
+from server.terms import fingerprint_argument
 from server.validation import Permission, RegistrationRequest
 from server.views import (
     AuditRecord,
     Changes,
+    Decision,
+    PreauthorizationView,
     RegistrationDetails,
     RegistrationSummary,
     RegistryStatus,
@@ -49,7 +56,7 @@ from storage import close_db
 
 __all__ = [
     "Clock", "DEFAULT_OPEN_SECONDS", "MAX_OPEN_SECONDS", "MAX_REASON_CHARS", "Refused", "RegistrationService",
-    "RegistryUnavailable",
+    "Decision", "PreauthorizationView", "Preauthorized", "RegistryUnavailable",
     "fingerprint_argument",
 ]
 
@@ -66,6 +73,7 @@ class RegistrationService:
         self._queries = Queries(ca, clock, self._lifecycle)
         self._agents = AgentProtocol(ca, clock, limits, self._queries.is_open, self._lifecycle)
         self._administration = Administration(ca, clock, limits, self._lifecycle)
+        self._preauthorizations = Preauthorizations(clock)
 
     # ----------------------------------------------------------- agents
 
@@ -99,11 +107,40 @@ class RegistrationService:
               expected_fingerprint: str | None = None, reviewed: ReviewedRequest | None = None) -> RegistrationDetails:
         granted = self._administration.grant(username, actor, roles=roles, permissions=permissions, sans=sans,
                                              expected_fingerprint=expected_fingerprint, reviewed=reviewed)
-        return self.details(granted)
+        return self.details(granted.username)
 
     def reject(self, username: str, actor: str, reason: str | None = None,
                reviewed: ReviewedRequest | None = None) -> None:
         self._administration.reject(username, actor, reason, reviewed)
+
+    def grant_many(self, usernames: Iterable[str], actor: str) -> list[Decision]:
+        """Grant each pending request as requested; one ``Decision`` per name, in order, each
+        done or refused on its own (a refusal changes nothing for the others)."""
+        return self._administration.grant_many(usernames, actor)
+
+    def reject_many(self, usernames: Iterable[str], actor: str, reason: str | None = None) -> list[Decision]:
+        return self._administration.reject_many(usernames, actor, reason)
+
+    def preauthorize(self, username: str, fingerprint: str, actor: str, *, roles: Iterable[str] = (),
+                     permissions: Iterable[str] = (), expires_hours: float | None = None) -> Preauthorized:
+        """Pre-authorise a device by its username and key fingerprint (hex, any case, colons
+        allowed), with the most it may be granted; ``permissions`` as ``CONTEXT:OPERATION:RESOURCE``.
+        Replaces an earlier pre-authorisation of the username."""
+        entry = checked_entry(username, fingerprint, roles, permissions)
+        return self._preauthorizations.add([entry], actor, expires_hours)[0]
+
+    def import_preauthorizations(self, csv_text: str, actor: str,
+                                 expires_hours: float | None = None) -> list[Preauthorized]:
+        """Pre-authorise every device of a CSV list (``server.preauthorization_csv``): all, or
+        none and Refused naming each bad line. One result per line."""
+        return self._preauthorizations.add(parse_csv(csv_text), actor, expires_hours)
+
+    def unpreauthorize(self, username: str, actor: str) -> None:
+        self._preauthorizations.remove(username, actor)
+
+    def preauthorizations(self) -> list[PreauthorizationView]:
+        """Every pre-authorisation, unused, used or expired, oldest first."""
+        return self._preauthorizations.listed()
 
     def delete(self, username: str, actor: str) -> None:
         self._administration.delete(username, actor)
@@ -151,6 +188,9 @@ class RegistrationService:
 
     def reissue_crl_if_due(self) -> CrlInfo | None:
         return self._lifecycle.reissue_if_due()
+
+    def prune_notifications(self) -> int:
+        return prune(self.clock())
 
     def release_connection(self) -> None:
         """Close the calling thread's database connection. For pooled threads that

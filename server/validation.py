@@ -137,6 +137,16 @@ def parse_renewal(body: bytes) -> str:
     return csr_pem
 
 
+def parse_grantable(roles: list, permissions: list) -> tuple[tuple[str, ...], tuple[Permission, ...]]:
+    """Roles and permissions given outside a registration body (a pre-authorisation), checked
+    by the same rules as a request's; raise InvalidRequest listing every problem."""
+    errors: list[FieldError] = []
+    checked = _roles(roles, errors), _permissions(permissions, errors)
+    if errors:
+        raise InvalidRequest(errors)
+    return checked
+
+
 def username_problem(username: str) -> str | None:
     """What is wrong with ``username``, whatever wire format it came in; None if nothing."""
     if not 3 <= len(username) <= 64:

@@ -41,6 +41,7 @@ class RegistrationSummary(NamedTuple):
     certificate_not_after: float | None
     revision: int
     enrolled_via: str = VIA_API  # or VIA_EST (server.statuses)
+    pairing_code: str | None = None  # "XXXX-XXXX"; none for requests from before schema 4
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class RegistrationDetails:
     certificates: tuple[CertificateView, ...] = ()  # every one issued to this client, oldest first
     warnings: tuple[str, ...] = ()  # what to look at twice before granting (server.review_warnings)
     enrolled_via: str = VIA_API  # or VIA_EST (server.statuses)
+    pairing_code: str | None = None  # "XXXX-XXXX"; none for requests from before schema 4
 
 
 @dataclass(frozen=True)
@@ -100,3 +102,32 @@ class Changes:
     revision: int
     changed: tuple[RegistrationSummary, ...]
     total: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One name's result in a bulk grant or reject: done, or refused and why."""
+
+    username: str
+    refusal: str | None = None  # the one-line reason, when refused
+    certificate_serial: str | None = None  # of the certificate a grant issued
+    certificate_not_after: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.refusal is None
+
+
+@dataclass(frozen=True)
+class PreauthorizationView:
+    """A pre-authorised device as the window and ``admin preauthorized`` list it."""
+
+    username: str
+    key_fingerprint: str
+    roles: tuple[str, ...]
+    permissions: tuple[Permission, ...]
+    created_at: float
+    created_by: str
+    expires_at: float | None
+    used_at: float | None
+    state: str  # unused, used or expired (server.preauthorization)

@@ -19,9 +19,17 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from storage.database import db
 from storage.errors import StorageError
-from storage.models import MODELS, Certificate, Registration, RegistryState, SchemaVersion
+from storage.models import (
+    MODELS,
+    Certificate,
+    Notification,
+    Preauthorization,
+    Registration,
+    RegistryState,
+    SchemaVersion,
+)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class SchemaTooNew(StorageError):
@@ -87,4 +95,12 @@ def _to_3_enrolled_via() -> None:
     migrate(migrator.add_column("registration", "enrolled_via", Registration.enrolled_via))
 
 
-_STEPS = {2: _to_2_certificates_kept, 3: _to_3_enrolled_via}
+def _to_4_fleets() -> None:
+    """Fleets: each request gets a pairing code (earlier ones have none), devices can be
+    pre-authorised, and events wait in an outbox until the notifier sends them."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("registration", "pairing_code", Registration.pairing_code))
+    db.create_tables([Preauthorization, Notification])
+
+
+_STEPS = {2: _to_2_certificates_kept, 3: _to_3_enrolled_via, 4: _to_4_fleets}

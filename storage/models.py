@@ -100,6 +100,8 @@ class Registration(BaseModel):
     granted_permissions = JSONField(null=True)
     revision = IntegerField(index=True)
     enrolled_via = CharField(max_length=8, default="api")  # api | est: the adapter it came through
+    # "XXXX-XXXX", read out by phone to match the device with its request; none before schema 4.
+    pairing_code = CharField(max_length=9, null=True)
 
     class Meta:
         # Expiry looks for old pending requests.
@@ -128,6 +130,35 @@ class Certificate(BaseModel):
         indexes = ((("revoked_at", "not_after"), False),)
 
 
+class Preauthorization(BaseModel):
+    """A device an administrator expects: its username and key, and what it may be granted."""
+
+    id = AutoField()
+    username = CharField(max_length=64, unique=True, collation="NOCASE")  # one per name
+    key_fingerprint = CharField(max_length=64)
+    roles = JSONField()  # the most a matching request is granted
+    permissions = JSONField()
+    created_at = FloatField()
+    created_by = CharField()
+    expires_at = FloatField(null=True)  # never, when null
+    used_at = FloatField(null=True)  # a pre-authorisation grants once
+
+
+class Notification(BaseModel):
+    """The outbox: an event written with the change it reports, sent later by a chore,
+    so that a change made by any process is reported and a restart loses none."""
+
+    id = AutoField()
+    at = FloatField()
+    event = CharField(max_length=16)
+    username = CharField(max_length=64, null=True)
+    details = JSONField()
+    attempts = IntegerField(default=0)
+    # When to try (again); null once sent or given up.
+    next_attempt_at = FloatField(null=True, index=True)
+    sent_at = FloatField(null=True)
+
+
 class AuditEntry(BaseModel):
     """Who did what, when: requests, open, lock, grant, reject, delete, expiry."""
 
@@ -139,4 +170,4 @@ class AuditEntry(BaseModel):
     detail = TextField(default="")
 
 
-MODELS = [SchemaVersion, RegistryState, Registration, Certificate, AuditEntry]
+MODELS = [SchemaVersion, RegistryState, Registration, Certificate, AuditEntry, Preauthorization, Notification]

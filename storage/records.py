@@ -32,7 +32,7 @@ class RegistrationRecord:
     granted_permissions: list | None
     revision: int
     enrolled_via: str
-
+    pairing_code: str | None
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,30 @@ class CertificateRecord:
     not_after: float
     revoked_at: float | None
     revocation_reason: str | None
+
+
+@dataclass(frozen=True)
+class PreauthorizationRecord:
+    """One pre-authorised device (see storage.models.Preauthorization)."""
+
+    id: int
+    username: str
+    key_fingerprint: str
+    roles: list
+    permissions: list
+    created_at: float
+    created_by: str
+    expires_at: float | None
+    used_at: float | None
+
+
+@dataclass(frozen=True)
+class NotificationRecord:
+    """One event in the outbox (see storage.models.Notification)."""
+
+    id: int
+    at: float
+    event: str
+    username: str | None
+    details: dict
+    attempts: int

@@ -23,7 +23,8 @@ from storage.registry_state import next_registration_id, next_revision
 # unrevoked one.
 _SUMMARY_SQL = (
     "SELECT r.id, r.username, r.status, r.roles, json_array_length(r.permissions), r.key_description, "
-    "r.source_address, r.requested_at, r.last_poll_at, c.serial, c.not_after, r.revision, r.enrolled_via "
+    "r.source_address, r.requested_at, r.last_poll_at, c.serial, c.not_after, r.revision, r.enrolled_via, "
+    "r.pairing_code "
     "FROM registration r LEFT JOIN certificate c ON c.id = "
     "(SELECT MAX(id) FROM certificate WHERE registration_id = r.id AND revoked_at IS NULL)"
 )

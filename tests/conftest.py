@@ -11,6 +11,7 @@ import pytest
 # without a display would abort in Qt instead of running.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from main import main
 from wiring import open_registry, start_server
 from server.ca import CA_CERT_FILE
 from storage import close_db
@@ -42,3 +43,14 @@ def server(service, tmp_path):
 def client(server, tmp_path) -> Client:
     """A client that trusts only the registry's CA file."""
     return Client(server.url, tmp_path / "data" / CA_CERT_FILE)
+
+
+@pytest.fixture
+def admin(service, tmp_path, capsys):
+    """Run ``main.py admin …`` in-process on the service's data folder: (exit status, stdout, stderr)."""
+    def run(*arguments: str):
+        capsys.readouterr()
+        status = main(["admin", "--data-dir", str(tmp_path / "data"), *arguments])
+        out, err = capsys.readouterr()
+        return status, out, err
+    return run

@@ -11,17 +11,6 @@ from main import main
 from tests.helpers import make_csr
 
 
-@pytest.fixture
-def admin(service, tmp_path, capsys):
-    """Run ``main.py admin …`` in-process on the service's data folder: (exit status, stdout, stderr)."""
-    def run(*arguments: str):
-        capsys.readouterr()
-        status = main(["admin", "--data-dir", str(tmp_path / "data"), *arguments])
-        out, err = capsys.readouterr()
-        return status, out, err
-    return run
-
-
 def register(client, username="alice", **extra):
     return client.register({"username": username, "password": "s3cret-pw", **extra})
 

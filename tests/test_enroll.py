@@ -173,6 +173,8 @@ def test_agent_waits_for_the_registry_to_open_then_gets_a_certificate_that_works
     assert sum("waiting for the registry to open" in line for line in lines) == 1
     assert [line for line in lines if "waiting for approval" in line] == [
         next(line for line in lines if key_fingerprint(out / "pump7.key") in line)]
+    # The technician reads out the pairing code too: the one the administrator sees.
+    assert f"pairing code {review['pairingCode']}" in next(line for line in lines if "waiting for approval" in line)
     assert "granted: roles operator; 1 permission" in lines
 
     assert mode(out / "pump7.key") == 0o600

@@ -59,10 +59,12 @@ def for_outcome(outcome: AgentOutcome) -> Answer:
     match outcome:
         case Locked(retry_after=wait):
             return Answer(423, {"status": "locked", "message": LOCKED_MESSAGE}, wait)
-        case Pending(key_fingerprint=fingerprint, retry_after=wait):
+        case Pending(key_fingerprint=fingerprint, retry_after=wait, pairing_code=code):
             body = {"status": "pending", "message": PENDING_MESSAGE}
             if fingerprint:
                 body["fingerprint"] = fingerprint
+            if code:
+                body["pairingCode"] = code
             return Answer(202, body, wait)
         case Granted():
             return _granted(outcome)
