@@ -208,19 +208,21 @@ class MainWindow(QMainWindow):
             self.decide(details.username, decision)
 
     def decide(self, username: str, decision: ReviewDecision) -> None:
-        """Carry out a review decision: grant exactly what stayed ticked, or reject."""
+        """Carry out a review decision: grant exactly what stayed ticked, or reject; either
+        applies to the request the dialog showed, and is refused if that one was replaced."""
         service, actor = self.service, self.actor
         if decision.action == GRANT:
             def work():
                 return service.grant(username, actor, roles=decision.roles, permissions=decision.permissions,
-                                     sans=decision.sans, expected_fingerprint=decision.expected_fingerprint)
+                                     sans=decision.sans, expected_fingerprint=decision.expected_fingerprint,
+                                     reviewed=decision.reviewed)
 
             def done(details: RegistrationDetails) -> None:
                 issued = f": certificate serial {details.certificate_serial}" if details.certificate_serial else ""
                 self._done(f"Granted {shown(username)}{issued}")
         else:
             def work():
-                service.reject(username, actor, decision.reason)
+                service.reject(username, actor, decision.reason, reviewed=decision.reviewed)
 
             def done(_: None) -> None:
                 self._done(f"Rejected {shown(username)}")

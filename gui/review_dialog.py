@@ -27,7 +27,7 @@ from gui.registrations_model import RegistrationsModel
 from gui.review_sections import PlanGroup, csr_group, decision_group, group, request_group, tick_list, ticked_values
 from server.csr import SubjectAltName
 from server.validation import Permission
-from server.views import RegistrationDetails
+from server.views import RegistrationDetails, ReviewedRequest
 from server.statuses import PENDING
 
 GRANT, REJECT = "grant", "reject"
@@ -39,6 +39,7 @@ class ReviewDecision:
     """What the administrator chose; ``grant`` carries only what stayed ticked."""
 
     action: str  # GRANT or REJECT
+    reviewed: ReviewedRequest | None = None  # the request shown: the decision applies to it or to nothing
     roles: tuple[str, ...] = ()
     permissions: tuple[Permission, ...] = ()
     sans: tuple[SubjectAltName, ...] = ()
@@ -129,10 +130,14 @@ class ReviewDialog(QDialog):
         layout.addLayout(columns, 1)
         layout.addLayout(buttons)
         fit_to_screen(self, PREFERRED_SIZE)
-        watched = registrations.find_username(details.username) if registrations is not None else None
-        self._watched_id = watched.id if watched is not None else None
-        if self._watched_id is not None and self.reviewable:
-            registrations.changed.connect(self._check_still_pending)
+        # Watched by the id of the request shown: ids are never reused, so a request
+        # deleted and sent anew under the same name (an impostor, say) is another row.
+        self._watched_id = details.reviewed.id
+        if registrations is not None and self.reviewable:
+            if registrations.find(self._watched_id) is not None:
+                registrations.changed.connect(self._check_still_pending)
+            elif registrations.find_username(details.username) is not None:
+                self._check_still_pending(connected=False)  # the table already holds another request
 
         for tick_widget in (self.role_list, self.permission_list, self.san_list):
             if tick_widget is not None:
@@ -156,11 +161,13 @@ class ReviewDialog(QDialog):
 
     def chosen(self, action: str) -> ReviewDecision:
         """The decision the dialog would return for ``action`` with the current ticks."""
+        reviewed = self._details.reviewed
         if action == REJECT:
-            return ReviewDecision(REJECT, reason=self.reason_edit.text().strip())
+            return ReviewDecision(REJECT, reviewed, reason=self.reason_edit.text().strip())
         csr = self._details.csr
         return ReviewDecision(
             GRANT,
+            reviewed,
             roles=ticked_values(self.role_list),
             permissions=ticked_values(self.permission_list),
             sans=ticked_values(self.san_list) if self.san_list is not None else (),
@@ -171,13 +178,18 @@ class ReviewDialog(QDialog):
         self._decision = self.chosen(action)
         self.accept()
 
-    def _check_still_pending(self) -> None:
-        """The table changed: if this request was decided or deleted meanwhile (by the
-        admin CLI, another window, expiry), say so and take Grant and Reject away."""
+    def _check_still_pending(self, connected: bool = True) -> None:
+        """The table changed: if this request was decided, deleted or replaced meanwhile
+        (by the admin CLI, another window, expiry), say so and take Grant and Reject away."""
         now = self._registrations.find(self._watched_id)
         if now is not None and now.status == PENDING:
             return
-        what = "deleted" if now is None else now.status
+        if now is not None:
+            what = now.status
+        elif self._registrations.find_username(self._details.username) is not None:
+            what = "deleted and requested anew"
+        else:
+            what = "deleted"
         self.stale_notice.setText(f"{shown(self._details.username)} was {what} meanwhile (by another "
                                   "administrator, the command line or expiry); there is nothing left to decide.")
         self.stale_notice.show()
@@ -185,7 +197,8 @@ class ReviewDialog(QDialog):
             widget.setEnabled(False)
         self.cancel_button.setText("Close")
         self.cancel_button.setFocus()
-        self._registrations.changed.disconnect(self._check_still_pending)
+        if connected:
+            self._registrations.changed.disconnect(self._check_still_pending)
 
     def _show_plan(self) -> None:
         if self.plan_group is not None:

@@ -70,14 +70,15 @@ def test_grant_returns_only_what_stays_ticked_and_the_plan_follows_the_ticks(dia
     assert dialog.decision.permissions == (Permission("plant/line1/cmd", "write", "mqtt"),)
     assert dialog.decision.sans == (SubjectAltName("DNS", "press3.example"),)
     assert dialog.decision.expected_fingerprint == reply.json["fingerprint"]
+    assert dialog.decision.reviewed == details.reviewed  # the request shown, by id and digest
 
 
 def test_reject_carries_the_reason_and_cancel_decides_nothing(qtbot, dialog, pending):
     dialog.reason_edit.setText("  unknown device ")
     dialog.reject_button.click()
     assert (dialog.decision.action, dialog.decision.reason) == (REJECT, "unknown device")
-
     details, _ = pending
+    assert dialog.decision.reviewed == details.reviewed
     cancelled = ReviewDialog(details)
     qtbot.addWidget(cancelled)
     cancelled.cancel_button.click()
