@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.certificate_history import history_group
 from gui.display import permission_text, plain_label, shown
 from gui.fit import fit_to_screen
 from gui.icons import icon
@@ -82,13 +83,29 @@ class ReviewDialog(QDialog):
         self.san_list = csr_widgets.get("sans")
 
         self.plan_group: PlanGroup | None = None
+        right: list[QWidget] = []
         if self.reviewable:
             self.plan_group = PlanGroup(details, details.plan)
+            right.append(self.plan_group)
+        else:
+            right.append(decision_group(details))
+        self.history_table = None
+        if details.certificates:  # current, superseded, revoked, expired: the client's whole record
+            history_box, self.history_table = history_group(details.certificates)
+            right.append(history_box)
         # Each column scrolls on its own, and only when the screen is too small for it:
         # the buttons below stay in reach whatever the screen.
         columns = QHBoxLayout()
         columns.addWidget(_scrolling(request_group(details), asked, csr_box), 3)
-        columns.addWidget(_scrolling(self.plan_group or decision_group(details)), 2)
+        columns.addWidget(_scrolling(*right), 2)
+
+        # What the core asks to look at twice (look-alike roles, far-reaching wildcards),
+        # above everything else: easy to miss in a list of ticked permissions.
+        self.warnings_notice = plain_label("\n".join(f"⚠ {shown(text)}" for text in details.warnings),
+                                           selectable=False)
+        self.warnings_notice.setObjectName("reviewWarnings")
+        self.warnings_notice.setWordWrap(True)
+        self.warnings_notice.setVisible(bool(details.warnings) and self.reviewable)
 
         self.stale_notice = plain_label("", selectable=False)
         self.stale_notice.setObjectName("staleNotice")
@@ -126,6 +143,7 @@ class ReviewDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
+        layout.addWidget(self.warnings_notice)
         layout.addWidget(self.stale_notice)
         layout.addLayout(columns, 1)
         layout.addLayout(buttons)

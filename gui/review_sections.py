@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QListWidget, QList
 from gui.display import context_text, local_time, permission_text, plain_label, shown, spaced_hex
 from server.ca import IssuancePlan
 from server.csr import CsrReview
+from server.statuses import VIA_EST
 from server.views import RegistrationDetails
 
 VALUE_ROLE = Qt.ItemDataRole.UserRole
@@ -73,6 +74,7 @@ def request_group(details: RegistrationDetails) -> QGroupBox:
         ("Requested at", local_time(details.requested_at)),
         ("Last poll", f"{local_time(details.last_poll_at)} from {shown(details.last_poll_address)}"),
         ("Failed password attempts", str(details.failed_attempts)),
+        ("Enrolled via", "EST" if details.enrolled_via == VIA_EST else "API"),
         ("Context", context),
     )
     return box

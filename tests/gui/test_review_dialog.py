@@ -85,6 +85,14 @@ def test_reject_carries_the_reason_and_cancel_decides_nothing(qtbot, dialog, pen
     assert cancelled.decision is None
 
 
+def test_what_to_look_at_twice_is_shown_above_everything(dialog, pending):
+    details, _ = pending
+    assert details.warnings  # plant/line1/# reaches every topic below it
+    assert dialog.warnings_notice.isVisible()
+    assert dialog.warnings_notice.text().splitlines() == [f"⚠ {warning}" for warning in details.warnings]
+    assert "wildcard" in dialog.warnings_notice.text()
+
+
 def test_a_decided_registration_is_shown_without_grant_or_reject(qtbot, service, pending):
     service.grant("press3", "tester", roles=["operator"])
     details = service.details("press3")
@@ -96,6 +104,10 @@ def test_a_decided_registration_is_shown_without_grant_or_reject(qtbot, service,
     texts = {label.text() for label in shown.findChildren(type(shown.fingerprint_label))}
     assert details.certificate_serial in texts
     assert "operator" in texts
+    assert not shown.warnings_notice.isVisible()  # nothing left to decide
+    history = shown.history_table.model()
+    assert (history.rowCount(), history.index(0, 0).data(), history.index(0, 3).data()) == (
+        1, "current", details.certificate_serial)
 
 
 def test_a_request_without_csr_offers_no_certificate_and_compares_no_fingerprint(qtbot, service, client):
