@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QAbstractItemView, QGroupBox, QTableView, QVBoxLayout
+from PySide6.QtWidgets import QAbstractItemView, QGroupBox, QSizePolicy, QTableView, QVBoxLayout
 
 from gui.display import local_time
 from gui.table_model import Index, ListTableModel
@@ -83,6 +83,8 @@ def history_group(certificates: Sequence[CertificateView]) -> tuple[QGroupBox, Q
     table.horizontalHeader().setStretchLastSection(True)
     table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     table.resizeColumnsToContents()
+    # A table is Expanding by default: its box would take the column's spare height, the rows afloat in it.
+    table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
     table.ensurePolished()
     rows = max(1, min(len(certificates), VISIBLE_ROWS))
     table.setFixedHeight(table.horizontalHeader().sizeHint().height() + rows * table.verticalHeader().defaultSectionSize()
