@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QStyle
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # Light-scheme colour -> dark-scheme colour; white glyphs on coloured discs stay as they are.
@@ -44,6 +45,19 @@ def icon(name: str) -> QIcon:
 def status_icon(status: str) -> QIcon:
     """pending / granted / rejected."""
     return icon(status)
+
+
+def expiry_icon(state: str) -> QIcon:
+    """"expiring" or "expired": the style's warning and error signs, drawn in colours of
+    their own (amber, red) that read on a light and a dark base alike."""
+    pixmap = (QStyle.StandardPixmap.SP_MessageBoxCritical if state == "expired"
+              else QStyle.StandardPixmap.SP_MessageBoxWarning)
+    return _standard_icon(pixmap)
+
+
+@cache
+def _standard_icon(pixmap: QStyle.StandardPixmap) -> QIcon:
+    return QApplication.style().standardIcon(pixmap)
 
 
 @cache

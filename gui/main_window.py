@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -26,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from gui import prompts
 from gui.audit_model import AuditModel
+from gui.certificate_actions import CertificateActions
+from gui.crl_watch import CrlFacts, CrlWatch, crl_text
 from gui.display import plain_label, shown
 from gui.fit import fit_to_screen
 from gui.icons import icon
@@ -48,7 +49,7 @@ from server.views import RegistrationDetails, RegistrationSummary, RegistryStatu
 log = logging.getLogger(__name__)
 
 GEOMETRY_KEY = "window/geometry"
-COLUMNS_KEY = "window/registrationColumns"
+COLUMNS_KEY = "window/registrationColumnsV2"  # V2: the Via column; an older layout would misplace it
 FILTER_KEY = "registrations/filter"
 NOTICE_MS = 10_000
 REGISTRATIONS_TITLE = "&Registrations"
@@ -82,9 +83,11 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("app"))
 
         self.tasks = BackgroundTasks(self, after_each=service.release_connection)
-        self.registrations = RegistrationsModel(self)
+        self.registrations = RegistrationsModel(self, clock=service.clock)
         self.audit = AuditModel(self)
         self.sync = RegistrySync(service, self.tasks, self.registrations, self.audit, parent=self)
+        self.crl_watch = CrlWatch(service, self.tasks, parent=self)
+        self.certificates = CertificateActions(service, self.tasks, self.actor, self)
 
         self.state_panel = RegistryStatePanel(service.clock, urls, service.ca.fingerprint)
         self.insecure_banner = plain_label(INSECURE_TEXT, selectable=False)
@@ -114,6 +117,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.statusBar().showMessage("Reading the registry…")
+        self.crl_label = plain_label("", selectable=False)  # permanent: messages never hide it
+        self.crl_label.setToolTip("The certificate revocation list brokers fetch (/api/client-registry/crl, "
+                                  "crl.pem in the data folder): reissued after each revocation and before "
+                                  "its next update")
+        self.statusBar().addPermanentWidget(self.crl_label)
         self.tray = self._make_tray()
 
         self.state_panel.open_requested.connect(self.open_registry)
@@ -123,10 +131,16 @@ class MainWindow(QMainWindow):
         self.sync.pending_arrived.connect(self._announce)
         self.sync.loaded.connect(self._loaded)
         self.sync.failed.connect(self.statusBar().showMessage)
+        self.crl_watch.read.connect(self._show_crl)
+        self.crl_watch.ticked.connect(self.registrations.times_passed)  # expiry marks follow the clock
+        self.certificates.done.connect(self._done)
+        self.certificates.failed.connect(self._show_failure)
+        self.certificates.revoked.connect(self.crl_watch.poll)
         self.registrations.changed.connect(self._show_pending_count)
         tab = self.registrations_tab
         tab.review_requested.connect(self.review)
-        tab.export_requested.connect(self.export_certificate)
+        tab.export_requested.connect(self.certificates.export)
+        tab.revoke_requested.connect(self.certificates.revoke)
         tab.delete_requested.connect(self.delete)
         tab.filter_changed.connect(lambda status: self.settings.setValue(FILTER_KEY, status or "all"))
         self._add_shortcuts()
@@ -159,11 +173,13 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Begin reading the registry; the first read fills the table."""
         self.sync.start()
+        self.crl_watch.start()
         self.registrations_tab.table.setFocus()  # arrows, Enter, Ctrl+E and Delete work at once
 
     def shutdown(self) -> None:
         """Stop timers and wait for background work; nothing is delivered afterwards."""
         self.sync.stop()
+        self.crl_watch.stop()
         self.state_panel.stop()
         self.tasks.stop()
         if self.tray is not None:
@@ -222,46 +238,36 @@ class MainWindow(QMainWindow):
             self.decide(details.username, decision)
 
     def decide(self, username: str, decision: ReviewDecision) -> None:
-        """Carry out a review decision: grant exactly what stayed ticked, or reject."""
+        """Carry out a review decision: grant exactly what stayed ticked, or reject; either
+        applies to the request the dialog showed, and is refused if that one was replaced."""
         service, actor = self.service, self.actor
         if decision.action == GRANT:
             def work():
                 return service.grant(username, actor, roles=decision.roles, permissions=decision.permissions,
-                                     sans=decision.sans, expected_fingerprint=decision.expected_fingerprint)
+                                     sans=decision.sans, expected_fingerprint=decision.expected_fingerprint,
+                                     reviewed=decision.reviewed)
 
             def done(details: RegistrationDetails) -> None:
                 issued = f": certificate serial {details.certificate_serial}" if details.certificate_serial else ""
                 self._done(f"Granted {shown(username)}{issued}")
         else:
             def work():
-                service.reject(username, actor, decision.reason)
+                service.reject(username, actor, decision.reason, reviewed=decision.reviewed)
 
             def done(_: None) -> None:
                 self._done(f"Rejected {shown(username)}")
         self.tasks.run(work, done, self._show_failure)
 
-    def export_certificate(self, summary: RegistrationSummary) -> None:
-        username = summary.username
-        self.tasks.run(lambda: self.service.details(username), self._save_certificate, self._show_failure)
-
-    def _save_certificate(self, details: RegistrationDetails) -> None:
-        if not details.certificate_pem:
-            prompts.tell_failure(self, f"{shown(details.username)} has no certificate (any more)")
-            return
-        path = prompts.ask_export_path(self, details.username)
-        if path is None:
-            return
-        pem = details.certificate_pem
-        self.tasks.run(lambda: Path(path).write_text(pem, encoding="ascii"),
-                       lambda _: self.statusBar().showMessage(f"Certificate exported to {path}", NOTICE_MS),
-                       self._show_failure)
-
     def delete(self, summary: RegistrationSummary) -> None:
         if not prompts.confirm_delete(self, summary.username, summary.status):
             return
         username, service, actor = summary.username, self.service, self.actor
-        self.tasks.run(lambda: service.delete(username, actor),
-                       lambda _: self._done(f"Deleted {shown(username)}"), self._show_failure)
+
+        def deleted(_: None) -> None:
+            self._done(f"Deleted {shown(username)}")
+            self.crl_watch.poll()  # a granted client's certificates were revoked with it
+
+        self.tasks.run(lambda: service.delete(username, actor), deleted, self._show_failure)
 
     # ------------------------------------------------------------ telling the administrator
 
@@ -274,6 +280,9 @@ class MainWindow(QMainWindow):
         text = failure_text(error)
         self.statusBar().showMessage(text, NOTICE_MS)
         prompts.tell_failure(self, text)
+
+    def _show_crl(self, facts: CrlFacts) -> None:
+        self.crl_label.setText(crl_text(facts))
 
     def _loaded(self) -> None:
         pending = self.registrations.count(PENDING)

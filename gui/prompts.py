@@ -11,10 +11,28 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from gui.display import shown
+from gui.display import plain_label, shown
+from server.lifecycle import REASONS
 from server.statuses import GRANTED
+
+# What each RFC 5280 reason means for the administrator choosing it; the name is what the CRL says.
+REASON_MEANINGS = {
+    "unspecified": "no particular reason",
+    "keyCompromise": "the private key may be known to someone else",
+    "affiliationChanged": "the device moved to another owner, site or purpose",
+    "superseded": "another certificate replaces it",
+    "cessationOfOperation": "the device is out of service",
+}
 
 
 def ask_export_path(parent: QWidget | None, username: str) -> Path | None:
@@ -40,6 +58,35 @@ def confirm_delete(parent: QWidget | None, username: str, status: str) -> bool:
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is delete
+
+
+def ask_revoke_reason(parent: QWidget | None, username: str, serial: str | None) -> str | None:
+    """The reason to revoke ``username``'s current certificate with (one of ``REASONS``);
+    None when cancelled. The client stays granted and may renew with its password."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Revoke certificate")
+    question = plain_label(f"Revoke the current certificate of {shown(username)}"
+                           + (f" (serial {serial})?" if serial else "?"), selectable=False)
+    question.setWordWrap(True)
+    note = plain_label("It goes on the revocation list at once. The client stays granted: its password "
+                       "still works, and it can renew.", selectable=False)
+    note.setObjectName("muted")
+    note.setWordWrap(True)
+    reasons = QComboBox()
+    reasons.setObjectName("revokeReason")
+    for name in REASONS:
+        reasons.addItem(f"{name}: {REASON_MEANINGS.get(name, '')}", name)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+    buttons.addButton("Revoke", QDialogButtonBox.ButtonRole.AcceptRole)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    for widget in (question, note, plain_label("Reason (written into the CRL):", selectable=False), reasons, buttons):
+        layout.addWidget(widget)
+    try:
+        return reasons.currentData() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    finally:
+        dialog.deleteLater()
 
 
 def tell_cannot_start(reason: str) -> None:

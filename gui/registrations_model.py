@@ -11,21 +11,27 @@ every comparison: seconds instead of milliseconds at 10,000 rows.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 
 from gui.display import local_time, shown
-from gui.icons import status_icon
+from gui.expiry import expiry_state, expiry_text
+from gui.icons import expiry_icon, status_icon
 from gui.table_model import Index, ListTableModel
+from gui.theme import expiry_colour
+from server.statuses import VIA_EST
 from server.views import RegistrationSummary
 
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole
 
-USERNAME, STATUS, ROLES, PERMISSIONS, KEY, SOURCE, REQUESTED, LAST_POLL, SERIAL, EXPIRES = range(10)
-COLUMNS = ("Username", "Status", "Requested roles", "Permissions", "Key", "Source address",
+USERNAME, STATUS, VIA, ROLES, PERMISSIONS, KEY, SOURCE, REQUESTED, LAST_POLL, SERIAL, EXPIRES = range(11)
+COLUMNS = ("Username", "Status", "Via", "Requested roles", "Permissions", "Key", "Source address",
            "Requested at", "Last poll", "Certificate serial", "Expires")
+VIA_TEXT = {VIA_EST: "EST"}  # anything else came in over the JSON API
+VIA_TOOLTIP = {VIA_EST: "Enrolled over EST (RFC 7030)"}
 
 
 def _display(row: RegistrationSummary, column: int) -> str:
@@ -33,6 +39,8 @@ def _display(row: RegistrationSummary, column: int) -> str:
         return shown(row.username)
     if column == STATUS:
         return row.status.capitalize()
+    if column == VIA:
+        return VIA_TEXT.get(row.enrolled_via, "API")
     if column == ROLES:
         return ", ".join(shown(role) for role in row.roles)
     if column == PERMISSIONS:
@@ -54,6 +62,7 @@ def _display(row: RegistrationSummary, column: int) -> str:
 _SORT_KEYS = (
     lambda row: row.username.lower(),
     lambda row: row.status,
+    lambda row: row.enrolled_via,
     lambda row: ", ".join(row.roles),
     lambda row: row.permission_count,
     lambda row: row.key_description or "",
@@ -65,14 +74,19 @@ _SORT_KEYS = (
 )
 
 
+_EXPIRY_ROLES = (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.DecorationRole)
+
+
 class RegistrationsModel(ListTableModel):
     """Every registration the window knows of, updated in place as the database changes."""
 
     HEADERS = COLUMNS
     changed = Signal()  # once per apply or removal that changed anything
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, clock: Callable[[], float] = time.time):
+        """``clock``: the service's (``RegistrationService.clock``), which decides what has expired."""
         super().__init__(parent)
+        self._clock = clock
         self._rows: list[RegistrationSummary]
         self._row_of: dict[int, int] = {}  # registration id -> row number
         self._counts: Counter[str] = Counter()  # per status, kept as rows change
@@ -90,11 +104,38 @@ class RegistrationsModel(ListTableModel):
             return _display(row, column)
         if role == SUMMARY_ROLE:
             return row
+        if column == EXPIRES:
+            return self._expiry_data(row, role)
         if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
             return status_icon(row.status)
+        if role == Qt.ItemDataRole.ToolTipRole and column == VIA:
+            return VIA_TOOLTIP.get(row.enrolled_via, "Registered over the JSON API")
         if role == Qt.ItemDataRole.TextAlignmentRole and column == PERMISSIONS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def _expiry_data(self, row: RegistrationSummary, role: int):
+        """A certificate within 30 days of its end, or past it, stands out: colour, icon, and
+        the days left in its tooltip, measured with the service's clock."""
+        if row.certificate_not_after is None or role not in _EXPIRY_ROLES:
+            return None
+        now = self._clock()
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return expiry_text(row.certificate_not_after, now)
+        state = expiry_state(row.certificate_not_after, now)
+        if state is None:
+            return None
+        return expiry_colour(state) if role == Qt.ItemDataRole.ForegroundRole else expiry_icon(state)
+
+    def has_current_certificate(self, row: RegistrationSummary) -> bool:
+        """The row names an unrevoked certificate that has not run out (by the service's clock)."""
+        return row.certificate_not_after is not None and row.certificate_not_after > self._clock()
+
+    def times_passed(self) -> None:
+        """Time moved on: repaint the Expires column, whose marks follow the clock."""
+        if self._rows:
+            self.dataChanged.emit(self.index(0, EXPIRES), self.index(len(self._rows) - 1, EXPIRES),
+                                  list(_EXPIRY_ROLES))
 
     def summary(self, row: int) -> RegistrationSummary:
         return self._rows[row]

@@ -30,6 +30,7 @@ from gui.registrations_model import (
     STATUS,
     SUMMARY_ROLE,
     USERNAME,
+    VIA,
     RegistrationsModel,
     StatusFilter,
 )
@@ -39,7 +40,7 @@ from server.views import RegistrationSummary
 FILTERS = (("All registrations", None),) + tuple((status.capitalize(), status) for status in STATUSES)
 # Header padding (style sheet: 6 px each side) plus room for the sort arrow.
 HEADER_ROOM = 2 * 6 + 22
-COLUMN_WIDTHS = {USERNAME: 160, STATUS: 100, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 125,
+COLUMN_WIDTHS = {USERNAME: 160, STATUS: 100, VIA: 50, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 125,
                  REQUESTED: 145, LAST_POLL: 145, SERIAL: 125, EXPIRES: 100}
 
 
@@ -48,6 +49,7 @@ class RegistrationsTab(QWidget):
 
     review_requested = Signal(object)  # RegistrationSummary
     export_requested = Signal(object)
+    revoke_requested = Signal(object)
     delete_requested = Signal(object)
     filter_changed = Signal(object)  # status or None
 
@@ -72,10 +74,13 @@ class RegistrationsTab(QWidget):
                                          QKeySequence("Ctrl+R")])
         self.export_action = QAction(icon("export"), "Export certificate…", self)
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.revoke_action = QAction(icon("rejected"), "Revoke certificate…", self)
+        self.revoke_action.setShortcut(QKeySequence("Ctrl+Shift+R"))  # Ctrl+R reviews
         self.delete_action = QAction(icon("delete"), "Delete…", self)
         self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
         for action, signal in ((self.review_action, self.review_requested),
                                (self.export_action, self.export_requested),
+                               (self.revoke_action, self.revoke_requested),
                                (self.delete_action, self.delete_requested)):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(lambda _=False, signal=signal: self._emit_for_selected(signal))
@@ -84,7 +89,7 @@ class RegistrationsTab(QWidget):
             action.setToolTip(f"{action.text().rstrip('…')} ({keys})")
         toolbar = QToolBar()
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.addActions([self.review_action, self.export_action, self.delete_action])
+        toolbar.addActions([self.review_action, self.export_action, self.revoke_action, self.delete_action])
 
         self.table = QTableView()
         self.table.setModel(self.proxy)
@@ -151,7 +156,7 @@ class RegistrationsTab(QWidget):
         if not self.table.indexAt(position).isValid():
             return
         menu = QMenu(self)
-        menu.addActions([self.review_action, self.export_action])
+        menu.addActions([self.review_action, self.export_action, self.revoke_action])
         menu.addSeparator()
         menu.addAction(self.delete_action)
         menu.exec(self.table.viewport().mapToGlobal(position))
@@ -180,6 +185,8 @@ class RegistrationsTab(QWidget):
         self.review_action.setText("Review…" if summary is None or summary.status == PENDING else "Details…")
         self.export_action.setEnabled(summary is not None and summary.status == GRANTED
                                       and summary.certificate_serial is not None)
+        self.revoke_action.setEnabled(summary is not None and summary.status == GRANTED
+                                      and self.model.has_current_certificate(summary))
         self.delete_action.setEnabled(summary is not None)
 
 

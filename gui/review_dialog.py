@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.certificate_history import history_group
 from gui.display import permission_text, plain_label, shown
 from gui.fit import fit_to_screen
 from gui.icons import icon
@@ -37,7 +38,7 @@ from server.csr import SubjectAltName
 from server.service import MAX_REASON_CHARS
 from server.statuses import PENDING
 from server.validation import Permission
-from server.views import RegistrationDetails
+from server.views import RegistrationDetails, ReviewedRequest
 
 GRANT, REJECT = "grant", "reject"
 PREFERRED_SIZE = QSize(980, 720)
@@ -48,6 +49,7 @@ class ReviewDecision:
     """What the administrator chose; ``grant`` carries only what stayed ticked."""
 
     action: str  # GRANT or REJECT
+    reviewed: ReviewedRequest | None = None  # the request shown: the decision applies to it or to nothing
     roles: tuple[str, ...] = ()
     permissions: tuple[Permission, ...] = ()
     sans: tuple[SubjectAltName, ...] = ()
@@ -90,13 +92,29 @@ class ReviewDialog(QDialog):
         self.san_list = csr_widgets.get("sans")
 
         self.plan_group: PlanGroup | None = None
+        right: list[QWidget] = []
         if self.reviewable:
             self.plan_group = PlanGroup(details, details.plan)
+            right.append(self.plan_group)
+        else:
+            right.append(decision_group(details))
+        self.history_table = None
+        if details.certificates:  # current, superseded, revoked, expired: the client's whole record
+            history_box, self.history_table = history_group(details.certificates)
+            right.append(history_box)
         # Each column scrolls on its own, and only when the screen is too small for it:
         # the buttons below stay in reach whatever the screen.
         columns = QHBoxLayout()
         columns.addWidget(_scrolling(request_group(details), asked, csr_box), 3)
-        columns.addWidget(_scrolling(self.plan_group or decision_group(details)), 2)
+        columns.addWidget(_scrolling(*right), 2)
+
+        # What the core asks to look at twice (look-alike roles, far-reaching wildcards),
+        # above everything else: easy to miss in a list of ticked permissions.
+        self.warnings_notice = plain_label("\n".join(f"⚠ {shown(text)}" for text in details.warnings),
+                                           selectable=False)
+        self.warnings_notice.setObjectName("reviewWarnings")
+        self.warnings_notice.setWordWrap(True)
+        self.warnings_notice.setVisible(bool(details.warnings) and self.reviewable)
 
         self.stale_notice = plain_label("", selectable=False)
         self.stale_notice.setObjectName("staleNotice")
@@ -134,14 +152,19 @@ class ReviewDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
+        layout.addWidget(self.warnings_notice)
         layout.addWidget(self.stale_notice)
         layout.addLayout(columns, 1)
         layout.addLayout(buttons)
         fit_to_screen(self, PREFERRED_SIZE)
-        watched = registrations.find_username(details.username) if registrations is not None else None
-        self._watched_id = watched.id if watched is not None else None
-        if self._watched_id is not None and self.reviewable:
-            registrations.changed.connect(self._check_still_pending)
+        # Watched by the id of the request shown: ids are never reused, so a request
+        # deleted and sent anew under the same name (an impostor, say) is another row.
+        self._watched_id = details.reviewed.id
+        if registrations is not None and self.reviewable:
+            if registrations.find(self._watched_id) is not None:
+                registrations.changed.connect(self._check_still_pending)
+            elif registrations.find_username(details.username) is not None:
+                self._check_still_pending(connected=False)  # the table already holds another request
 
         for tick_widget in (self.role_list, self.permission_list, self.san_list):
             if tick_widget is not None:
@@ -165,11 +188,13 @@ class ReviewDialog(QDialog):
 
     def chosen(self, action: str) -> ReviewDecision:
         """The decision the dialog would return for ``action`` with the current ticks."""
+        reviewed = self._details.reviewed
         if action == REJECT:
-            return ReviewDecision(REJECT, reason=self.reason_edit.text().strip())
+            return ReviewDecision(REJECT, reviewed, reason=self.reason_edit.text().strip())
         csr = self._details.csr
         return ReviewDecision(
             GRANT,
+            reviewed,
             roles=ticked_values(self.role_list),
             permissions=ticked_values(self.permission_list),
             sans=ticked_values(self.san_list) if self.san_list is not None else (),
@@ -180,13 +205,18 @@ class ReviewDialog(QDialog):
         self._decision = self.chosen(action)
         self.accept()
 
-    def _check_still_pending(self) -> None:
-        """The table changed: if this request was decided or deleted meanwhile (by the
-        admin CLI, another window, expiry), say so and take Grant and Reject away."""
+    def _check_still_pending(self, connected: bool = True) -> None:
+        """The table changed: if this request was decided, deleted or replaced meanwhile
+        (by the admin CLI, another window, expiry), say so and take Grant and Reject away."""
         now = self._registrations.find(self._watched_id)
         if now is not None and now.status == PENDING:
             return
-        what = "deleted" if now is None else now.status
+        if now is not None:
+            what = now.status
+        elif self._registrations.find_username(self._details.username) is not None:
+            what = "deleted and requested anew"
+        else:
+            what = "deleted"
         self.stale_notice.setText(f"{shown(self._details.username)} was {what} meanwhile (by another "
                                   "administrator, the command line or expiry); there is nothing left to decide.")
         self.stale_notice.show()
@@ -194,7 +224,8 @@ class ReviewDialog(QDialog):
             widget.setEnabled(False)
         self.cancel_button.setText("Close")
         self.cancel_button.setFocus()
-        self._registrations.changed.disconnect(self._check_still_pending)
+        if connected:
+            self._registrations.changed.disconnect(self._check_still_pending)
 
     def _show_plan(self) -> None:
         if self.plan_group is not None:

@@ -26,7 +26,7 @@ from gui.display import (
 )
 from server.ca import IssuancePlan
 from server.csr import CsrReview
-from server.statuses import GRANTED
+from server.statuses import GRANTED, VIA_EST
 from server.views import RegistrationDetails
 
 VALUE_ROLE = Qt.ItemDataRole.UserRole
@@ -89,6 +89,7 @@ def request_group(details: RegistrationDetails) -> QGroupBox:
         ("Requested at", local_time(details.requested_at)),
         ("Last poll", f"{local_time(details.last_poll_at)} from {shown(details.last_poll_address)}"),
         ("Failed password attempts", str(details.failed_attempts)),
+        ("Enrolled via", "EST" if details.enrolled_via == VIA_EST else "API"),
         ("Context", context),
     )
     return box

@@ -46,6 +46,12 @@ STATE_COLOURS = {
     LIGHT: {"open": "#1e7d3c", "locked": "#9b3a31", "insecure": "#b3261e"},
     DARK: {"open": "#5fd185", "locked": "#f2897e", "insecure": "#ff8a80"},
 }
+# Certificates near or past their end (gui/expiry.py), as table text; each at least
+# 4.5:1 on Base and AlternateBase, the two backgrounds a table row has.
+EXPIRY_COLOURS = {
+    LIGHT: {"expiring": "#8a5100", "expired": "#b3261e"},
+    DARK: {"expiring": "#f2c14e", "expired": "#ff8a80"},
+}
 # The check box border: text colour on the base, as strong as the text itself.
 INDICATOR_BORDER_ROLE = Role.Text
 FOCUS_ROLE = Role.Highlight
@@ -65,6 +71,7 @@ _STYLE_SHEET = """
     background: {insecure}; color: #ffffff; font-weight: 600; padding: 6px 10px; border-radius: 6px;
 }}
 #staleNotice {{ border: 2px solid {locked}; border-radius: 6px; padding: 6px 10px; font-weight: 600; }}
+#reviewWarnings {{ border: 2px solid {expiring}; border-radius: 6px; padding: 6px 10px; font-weight: 600; }}
 #toggleButton, #grantButton {{
     background: palette(highlight); color: palette(highlighted-text); border: 2px solid palette(highlight);
     border-radius: 5px; padding: 6px 16px; font-weight: 600;
@@ -94,6 +101,19 @@ QListWidget#tickList {{ border: 1px solid palette(mid); border-radius: 4px; }}
 QListWidget#tickList::item {{ padding: 2px 0; }}
 QToolBar {{ border: none; background: transparent; spacing: 4px; }}
 """
+
+
+_current = LIGHT
+
+
+def current_scheme() -> str:
+    """The scheme ``apply_theme`` last applied (light until it runs)."""
+    return _current
+
+
+def expiry_colour(state: str) -> QColor:
+    """The text colour of a certificate that is ``"expiring"`` or ``"expired"``, for the current scheme."""
+    return QColor(EXPIRY_COLOURS[_current][state])
 
 
 def system_scheme() -> str:
@@ -126,14 +146,15 @@ def palette_for(scheme: str) -> QPalette:
 
 
 def style_sheet(scheme: str) -> str:
-    return _STYLE_SHEET.format(**STATE_COLOURS[scheme])
+    return _STYLE_SHEET.format(**STATE_COLOURS[scheme], **EXPIRY_COLOURS[scheme])
 
 
 def apply_theme(app: QApplication, scheme: str | None = None) -> str:
     """Style ``app`` for ``scheme`` (default: the system's, followed when it changes); the scheme used."""
     _system_window_colour()  # before the first setPalette hides the platform's own
+    global _current
     follow = scheme is None
-    scheme = scheme or system_scheme()
+    scheme = _current = scheme or system_scheme()
     if not isinstance(app.style(), ClearStyle):
         app.setStyle(ClearStyle())
     app.setPalette(palette_for(scheme))

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 
 from PySide6.QtCore import QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
 
 from gui.audit_model import AuditModel
-from gui.registrations_model import PERMISSIONS, ROLES, STATUS, SUMMARY_ROLE, USERNAME, RegistrationsModel, StatusFilter
+from gui.registrations_model import (
+    EXPIRES, PERMISSIONS, ROLES, STATUS, SUMMARY_ROLE, USERNAME, VIA, RegistrationsModel, StatusFilter,
+)
+from gui.theme import EXPIRY_COLOURS, LIGHT
+from server.statuses import VIA_API, VIA_EST
 from server.views import AuditRecord, RegistrationSummary
+from tests.helpers import FakeClock
+
+DAY = 86_400
 
 
 def summary(registration_id: int, status: str = "pending", **fields) -> RegistrationSummary:
@@ -26,9 +34,50 @@ def usernames(model) -> list[str]:
 
 
 def test_registrations_model_passes_qt_model_checks(qtmodeltester):
-    model = RegistrationsModel()
+    clock = FakeClock(1.7e9)
+    model = RegistrationsModel(clock=clock)
     model.apply([summary(1), summary(2, "granted", certificate_serial="ab12", certificate_not_after=1.8e9),
-                 summary(3, "rejected", key_description=None)])
+                 summary(3, "rejected", key_description=None),
+                 summary(4, "granted", certificate_serial="cd34", certificate_not_after=clock() + 3 * DAY),
+                 summary(5, "granted", certificate_serial="ef56", certificate_not_after=clock() - DAY,
+                         enrolled_via=VIA_EST)])
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_certificates_within_30_days_of_their_end_or_past_it_stand_out(qtbot):
+    clock = FakeClock(1.7e9)
+    model = RegistrationsModel(clock=clock)
+    model.apply([summary(1, "granted", certificate_serial="a1", certificate_not_after=clock() + 100.5 * DAY),
+                 summary(2, "granted", certificate_serial="b2", certificate_not_after=clock() + 12.5 * DAY),
+                 summary(3, "granted", certificate_serial="c3", certificate_not_after=clock() - 3.2 * DAY),
+                 summary(4)])
+
+    def marks(row: int):
+        index = model.index(row, EXPIRES)
+        return (index.data(Qt.ItemDataRole.ToolTipRole), index.data(Qt.ItemDataRole.ForegroundRole),
+                index.data(Qt.ItemDataRole.DecorationRole) is not None)
+
+    colours = {state: QColor(colour) for state, colour in EXPIRY_COLOURS[LIGHT].items()}
+    assert marks(0) == ("expires in 100 days", None, False)
+    assert marks(1) == ("expires in 12 days", colours["expiring"], True)
+    assert marks(2) == ("expired 3 days ago", colours["expired"], True)
+    assert marks(3) == (None, None, False)  # no certificate, nothing to say
+
+    clock.advance(71 * DAY)  # the service's clock decides, not the process's
+    with qtbot.waitSignal(model.dataChanged) as changed:
+        model.times_passed()  # the window's minute tick: the view repaints the column
+    assert (changed.args[0].column(), changed.args[1].column(), changed.args[1].row()) == (EXPIRES, EXPIRES, 3)
+    assert marks(0) == ("expires in 29 days", colours["expiring"], True)
+    assert marks(1)[0] == "expired 58 days ago"
+
+
+def test_the_via_column_tells_est_enrolments_apart(qtmodeltester):
+    model = RegistrationsModel()
+    model.apply([summary(1, enrolled_via=VIA_API), summary(2, enrolled_via=VIA_EST)])
+    assert [model.index(row, VIA).data() for row in range(2)] == ["API", "EST"]
+    assert model.index(1, VIA).data(Qt.ItemDataRole.ToolTipRole) == "Enrolled over EST (RFC 7030)"
+    model.sort(VIA, Qt.SortOrder.DescendingOrder)
+    assert usernames(model) == ["agent2", "agent1"]
     qtmodeltester.check(model, force_py=True)
 
 

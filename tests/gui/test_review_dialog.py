@@ -70,18 +70,27 @@ def test_grant_returns_only_what_stays_ticked_and_the_plan_follows_the_ticks(dia
     assert dialog.decision.permissions == (Permission("plant/line1/cmd", "write", "mqtt"),)
     assert dialog.decision.sans == (SubjectAltName("DNS", "press3.example"),)
     assert dialog.decision.expected_fingerprint == reply.json["fingerprint"]
+    assert dialog.decision.reviewed == details.reviewed  # the request shown, by id and digest
 
 
 def test_reject_carries_the_reason_and_cancel_decides_nothing(qtbot, dialog, pending):
     dialog.reason_edit.setText("  unknown device ")
     dialog.reject_button.click()
     assert (dialog.decision.action, dialog.decision.reason) == (REJECT, "unknown device")
-
     details, _ = pending
+    assert dialog.decision.reviewed == details.reviewed
     cancelled = ReviewDialog(details)
     qtbot.addWidget(cancelled)
     cancelled.cancel_button.click()
     assert cancelled.decision is None
+
+
+def test_what_to_look_at_twice_is_shown_above_everything(dialog, pending):
+    details, _ = pending
+    assert details.warnings  # plant/line1/# reaches every topic below it
+    assert dialog.warnings_notice.isVisible()
+    assert dialog.warnings_notice.text().splitlines() == [f"⚠ {warning}" for warning in details.warnings]
+    assert "wildcard" in dialog.warnings_notice.text()
 
 
 def test_a_decided_registration_is_shown_without_grant_or_reject(qtbot, service, pending):
@@ -95,6 +104,10 @@ def test_a_decided_registration_is_shown_without_grant_or_reject(qtbot, service,
     texts = {label.text() for label in shown.findChildren(type(shown.fingerprint_label))}
     assert details.certificate_serial in texts
     assert "operator" in texts
+    assert not shown.warnings_notice.isVisible()  # nothing left to decide
+    history = shown.history_table.model()
+    assert (history.rowCount(), history.index(0, 0).data(), history.index(0, 3).data()) == (
+        1, "current", details.certificate_serial)
 
 
 def test_a_request_without_csr_offers_no_certificate_and_compares_no_fingerprint(qtbot, service, client):

@@ -10,7 +10,10 @@ from PySide6.QtWidgets import QToolButton
 
 from gui import icons
 from gui.review_dialog import ReviewDialog
-from gui.theme import DARK, INDICATOR_BORDER_ROLE, LIGHT, STATE_COLOURS, apply_theme, palette_for
+from gui.registrations_model import EXPIRES, RegistrationsModel
+from gui.theme import DARK, EXPIRY_COLOURS, INDICATOR_BORDER_ROLE, LIGHT, STATE_COLOURS, apply_theme, palette_for
+from tests.gui.test_models import DAY, summary
+from tests.helpers import FakeClock
 from tests.gui.agents import dns, document, register
 from tests.gui.conftest import settle
 
@@ -73,6 +76,22 @@ def test_the_open_and_locked_colours_read_well_on_the_panel(scheme):
     base = palette_for(scheme).color(Role.Base)
     for state in ("open", "locked"):
         assert contrast(QColor(STATE_COLOURS[scheme][state]), base) >= TEXT_CONTRAST, state
+
+
+def test_expiring_and_expired_certificates_read_well_on_both_table_row_colours(scheme):
+    palette = palette_for(scheme)
+    for state, colour in EXPIRY_COLOURS[scheme].items():
+        for background in (Role.Base, Role.AlternateBase):
+            assert contrast(QColor(colour), palette.color(background)) >= TEXT_CONTRAST, (state, background)
+    assert EXPIRY_COLOURS[scheme]["expiring"] != EXPIRY_COLOURS[scheme]["expired"]
+
+
+def test_the_table_marks_expiry_in_the_colours_of_the_scheme_in_use(qtbot, scheme):
+    clock = FakeClock(1.7e9)
+    model = RegistrationsModel(clock=clock)
+    model.apply([summary(1, "granted", certificate_serial="a1", certificate_not_after=clock() + 5 * DAY)])
+    marked = model.index(0, EXPIRES).data(Qt.ItemDataRole.ForegroundRole)
+    assert marked == QColor(EXPIRY_COLOURS[scheme]["expiring"])
 
 
 def test_the_state_title_is_painted_in_the_state_colour(qtbot, window, scheme):

@@ -9,7 +9,7 @@ from gui.main_window import MainWindow
 from gui.review_dialog import ReviewDialog
 from wiring import start_server
 from tests.gui.agents import document, register
-from tests.gui.test_main_window import admin_cli, open_registry, status_of, told
+from tests.gui.test_main_window import admin_cli, answer_review, open_registry, review, row_of, status_of, told
 
 
 @pytest.mark.parametrize("change, told_as", [(("delete",), "deleted"), (("grant",), "granted"),
@@ -41,6 +41,57 @@ def test_a_review_of_another_request_stays_as_it_is(qtbot, window, client, servi
     admin_cli(tmp_path, "delete", "press14")
     qtbot.waitUntil(lambda: status_of(window, "press14") is None)
     assert not dialog.stale_notice.isVisibleTo(dialog) and dialog.grant_button.isEnabled()
+
+
+REPLACED = ("Refused: the request of alice that was reviewed was deleted, expired or replaced meanwhile; "
+            "nothing changed: review the current one")
+
+
+@pytest.mark.parametrize("button", ["grant_button", "reject_button"])
+def test_a_decision_on_a_request_replaced_by_an_impostor_meanwhile_is_refused(
+        qtbot, monkeypatch, window, client, service, tmp_path, button):
+    messages = told(monkeypatch)
+    open_registry(qtbot, window)
+    register(client, document("alice"))
+    qtbot.waitUntil(lambda: status_of(window, "alice") == "pending")
+    reviewed_id = row_of(window, "alice").id
+    register(client, document("alice"), expected=409)  # another key cannot replace a pending request
+
+    def replaced_while_the_dialog_is_open(dialog):
+        admin_cli(tmp_path, "delete", "alice")  # another administrator, another process
+        register(client, document("alice"))  # the impostor, with its own CSR
+        getattr(dialog, button).click()  # before the window's next read could tell the dialog
+
+    dialogs = answer_review(monkeypatch, replaced_while_the_dialog_is_open)
+    review(qtbot, window, "alice")
+    qtbot.waitUntil(lambda: len(messages) > 0)
+    assert messages == [REPLACED]
+    assert dialogs[0].decision.reviewed.id == reviewed_id
+    now = service.details("alice")
+    assert now.status == "pending" and now.reviewed.id != reviewed_id  # the impostor still waits
+    qtbot.waitUntil(lambda: row_of(window, "alice") is not None and row_of(window, "alice").id == now.reviewed.id)
+    assert status_of(window, "alice") == "pending"
+
+
+def test_an_open_review_learns_that_its_request_was_replaced(qtbot, window, client, service, tmp_path):
+    open_registry(qtbot, window)
+    register(client, document("alice"))
+    qtbot.waitUntil(lambda: status_of(window, "alice") == "pending")
+    dialog = ReviewDialog(service.details("alice"), window, window.registrations)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    window.sync.stop()  # both changes reach the window in one read
+    admin_cli(tmp_path, "delete", "alice")
+    register(client, document("alice"))
+    window.sync.poll()
+    qtbot.waitUntil(dialog.stale_notice.isVisible)
+    assert dialog.stale_notice.text().startswith("alice was deleted and requested anew meanwhile")
+    assert not dialog.grant_button.isEnabled() and not dialog.reject_button.isEnabled()
+
+    again = ReviewDialog(dialog._details, window, window.registrations)  # the old details, opened late
+    qtbot.addWidget(again)
+    assert again.stale_notice.text().startswith("alice was deleted and requested anew meanwhile")
+    assert not again.grant_button.isEnabled()
 
 
 def test_a_certificate_gone_before_export_is_told_in_a_message_box(qtbot, monkeypatch, window, client, tmp_path):
