@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import random
 import sqlite3
 import subprocess
@@ -41,7 +42,7 @@ def test_killing_server_and_granting_cli_at_random_moments(tmp_path):
                 for agent in agents.values():
                     try:
                         client.register(agent)
-                    except OSError:
+                    except (OSError, http.client.HTTPException):  # killed mid-answer: IncompleteRead
                         stop_polling.wait(0.05)  # the server is down for a moment
 
         poller = threading.Thread(target=poll_forever)

@@ -355,7 +355,9 @@ CHANGES = ["add role", "drop role", "permission operation", "permission resource
 @given(VALID_DOCUMENTS, st.sampled_from(CHANGES), st.data())
 def test_digest_changes_with_any_change_of_content(document, change, data):
     document.setdefault("roles", ["base"])
-    document.setdefault("permissions", [{"resource": "plant/base", "operation": "read", "context": "mqtt"}])
+    # An empty list too: the permission changes below need one to change.
+    document["permissions"] = document.get("permissions") or [
+        {"resource": "plant/base", "operation": "read", "context": "mqtt"}]
     document["csr"] = data.draw(st.sampled_from(CSR_PEMS))
     changed = json.loads(json.dumps(document))
     if change == "add role":
