@@ -88,7 +88,7 @@ def test_turned_away_agents_are_given_later_and_later_turns(busy_client):
         waiting = [senders.submit(client.register, _document(f"slow{i}")) for i in range(SMALL_QUEUE)]
         wait_until(lambda: _queued() == SMALL_QUEUE, "the first registrations to wait for hashing")
         # The fake clock stands still: each refusal is queued behind the ones before it.
-        waits = [int(client.register(_document(f"late{i}")).headers["retry-after"]) for i in range(80)]
+        waits = [int(client.register(_document(f"late{i}")).headers["retry-after"]) for i in range(200)]
         release.set()
         assert {future.result().status for future in waiting} == {202}
     assert waits == sorted(waits) and waits[-1] > waits[0]
