@@ -149,6 +149,11 @@ def run_headless(args: argparse.Namespace) -> int:
     from server.service import RegistryUnavailable
     from wiring import open_registry, start_server
 
+    # Before the server starts: a signal may come the moment "listening on" is logged,
+    # while the chores are still starting, and must stop the server, not interrupt its start.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         lock = claim(args.data_dir)  # held while this process serves
         service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url)
@@ -157,9 +162,6 @@ def run_headless(args: argparse.Namespace) -> int:
     except (OSError, CaError, RegistryUnavailable, AlreadyRunning) as error:
         logging.getLogger("main").error("cannot start: %s", error)
         return 1
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     stop.wait()
     server.stop()
     lock.release()

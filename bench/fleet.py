@@ -33,13 +33,13 @@ class Fleet:
 
 
 @contextmanager
-def running_fleet(workdir: Path, agents: int) -> Iterator[Fleet]:
+def running_fleet(workdir: Path, agents: int, name: str = "fleet") -> Iterator[Fleet]:
     """The bench registry server with ``agents`` pending registrations, each with its
     own password hashed by the real API (so the server has seen every password once)."""
-    data_dir = workdir / "fleet"
+    data_dir = workdir / name
     # cheroot prints a traceback whenever wrk drops a connection at the end of a
     # run: that goes to a file beside the data, not into the table.
-    with open(workdir / "fleet-server.log", "w") as server_log:
+    with open(workdir / f"{name}-server.log", "w") as server_log:
         process = subprocess.Popen([sys.executable, "-m", "bench.registry_server", str(data_dir)], cwd=PROJECT_ROOT,
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=server_log, text=True)
         try:
@@ -65,13 +65,14 @@ def post_all(poster: Poster, bodies: list[str]) -> Counter:
         return Counter(status for status, _ in pool.map(lambda body: poster.post(REGISTER_PATH, body), bodies))
 
 
-def add_stored_rows(fleet: Fleet, count: int) -> None:
-    """Store ``count`` more (never polled) registrations while the server runs."""
+def add_stored_rows(fleet: Fleet, count: int, **kinds) -> None:
+    """Store ``count`` more (never polled) registrations while the server runs;
+    ``kinds``: as ``bench.stored_rows.store_registrations`` takes them."""
     from bench.stored_rows import store_registrations
 
     init_db(fleet.data_dir)
     try:
-        store_registrations(count)
+        store_registrations(count, **kinds)
         # Checkpoint the write-ahead log, as the months it takes to gather that many rows would have.
         db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

@@ -20,7 +20,7 @@ from itertools import cycle
 from server.passwords import hash_password
 from storage import db, write_transaction
 from storage.models import Registration
-from server.statuses import GRANTED, PENDING, REJECTED
+from server.statuses import GRANTED, PENDING, REJECTED, VIA_API
 from storage.registry_state import next_revision
 
 _CHUNK = 5000  # rows per transaction
@@ -33,11 +33,16 @@ _INSERT = 'INSERT INTO "{table}" ({columns}) VALUES ({marks})'.format(
 )
 
 
-def store_registrations(count: int, prefix: str = "stored", now: float | None = None) -> None:
-    """Insert ``count`` registrations named ``{prefix}000000``… into the open database."""
+MIXED = (PENDING, GRANTED, GRANTED, REJECTED)
+
+
+def store_registrations(count: int, prefix: str = "stored", now: float | None = None,
+                        statuses: tuple[str, ...] = MIXED) -> None:
+    """Insert ``count`` registrations named ``{prefix}000000``… into the open database,
+    their statuses taken in turn from ``statuses``."""
     now = time.time() if now is None else now
     shared_hash = hash_password("never polled")
-    statuses = cycle((PENDING, GRANTED, GRANTED, REJECTED))
+    statuses = cycle(statuses)
     keys = cycle(("EC P-256", "EC P-256", "RSA 2048", None))
     for start in range(0, count, _CHUNK):
         with write_transaction():
@@ -58,7 +63,7 @@ def _row(username: str, status: str, key: str | None, password_hash: str, at: fl
         permissions=[{"resource": "line3/#", "operation": "read", "context": "mqtt"}],
         key_fingerprint=unique if key else None, key_description=key,
         requested_at=at, last_poll_at=at + 30, last_poll_address="10.0.0.1", failed_attempts=0,
-        revision=revision,
+        revision=revision, enrolled_via=VIA_API,
     )
     if status != PENDING:
         row.update(decided_at=at + 60, decided_by="benchmark")

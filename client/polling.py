@@ -104,7 +104,8 @@ def poll_until_decided(registry: Registry, request: dict, key_fingerprint: str,
                                    + (f", pairing code {make_visible(code)}" if isinstance(code, str) else "")
                                    + " (the administrator compares it with the request)")
             waiting_for = "approval"
-        elif reply.status == 429:
+        elif reply.status in (429, 503):
+            # 429: too many attempts; 503: the registry is busy or cannot store now.
             states.show("throttled", f"the registry asks to wait: {reply.message()}")
             waiting_for = "the registry to accept requests again"
         else:

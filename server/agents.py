@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from common.fingerprints import certificate_fingerprint
 from server.ca import CertificateAuthority
 from server.csr import CsrError, check_csr, issuable_san
+from server.hashing_queue import HashingBusy, HashingQueue
 from server.lifecycle import CertificateLifecycle
 from server.limits import FailedAttempts, Limits, Throttle
 from server.notifications import PENDING_EVENT, REVOKED_EVENT, queue
@@ -31,8 +32,9 @@ from server.outcomes import (
     Rejected,
 )
 from server.pairing_codes import new_pairing_code
-from server.passwords import VerifiedPasswords, hash_password, verify_against_nothing
+from server.passwords import HASHING_THREADS, VerifiedPasswords, hash_password, hash_seconds, verify_against_nothing
 from server.poll_log import PollLog
+from server.poll_pacing import PollPacing
 from server.preauthorization import grant_preauthorized, usable
 from server.statuses import GRANTED, PENDING, REJECTED, VIA_API, VIA_EST
 from server.validation import FieldError, Permission, RegistrationRequest
@@ -61,6 +63,7 @@ UNAUTHENTICATED = "authentication required: a granted client's password or certi
 NOT_GRANTED = "only a granted client can renew its certificate"
 NO_CERTIFICATE = "the client was granted without a CSR, so there is no certificate to renew"
 UNAVAILABLE = "the registry cannot store anything right now; try again later"
+HASHING_BUSY = "the registry is busy with other new registrations; try again after Retry-After seconds"
 SUBJECT_CHANGED = "the CSR's subject must equal the current certificate's ({})"
 
 log = logging.getLogger(__name__)
@@ -93,6 +96,9 @@ class AgentProtocol:
         self._failures = FailedAttempts(limits, clock)
         self._new_requests = Throttle(limits.new_requests_per_address, limits.new_request_window_seconds, clock)
         self.polls = PollLog()
+        self._hashing = HashingQueue(limits.registrations_hashing_at_once, HASHING_THREADS, hash_seconds, clock)
+        self._pacing = PollPacing(functools.partial(registrations.count_with_status, PENDING), clock,
+                                  limits.pending_polls_per_second)
 
     @_come_back_later
     def register(self, request: RegistrationRequest, source: str) -> AgentOutcome:
@@ -221,7 +227,11 @@ class AgentProtocol:
             preauthorized = None  # another key: the ordinary rules, never a grant
             if not self._is_open():
                 return Locked()
-        password_hash = hash_password(request.password)
+        try:
+            password_hash = self._hashing.hash(hash_password, request.password)
+        except HashingBusy as busy:
+            self._new_requests.refund(source)  # turned away, not served: it may come back
+            return Refused(HASHING_BUSY, RefusalKind.BUSY, retry_after=busy.retry_after)
         now = self._clock()
         granted = None
         try:
@@ -270,7 +280,7 @@ class AgentProtocol:
                 return Refused(TAKEN_MEANWHILE, RefusalKind.TAKEN_MEANWHILE)
             return self._key_holder_answer(holder, request, source)
         self._verified.remember(registration.username.lower(), password_hash, request.password)
-        return granted or Pending(registration.username, registration.key_fingerprint,
+        return granted or Pending(registration.username, registration.key_fingerprint, self._pacing.retry_after(),
                                   pairing_code=registration.pairing_code)
 
     def _key_holder_answer(self, holder: RegistrationRecord, request: RegistrationRequest,
@@ -290,7 +300,7 @@ class AgentProtocol:
             return Refused(CHANGED_PENDING, RefusalKind.CHANGED_PENDING)
         self.polls.note(registration.id, self._clock(), source)
         if registration.status == PENDING:
-            return Pending(registration.username, registration.key_fingerprint,
+            return Pending(registration.username, registration.key_fingerprint, self._pacing.retry_after(),
                            pairing_code=registration.pairing_code)
         if registration.status == REJECTED:
             return Rejected(registration.reject_reason)

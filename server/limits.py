@@ -90,6 +90,13 @@ class Limits:
     # New registrations cost a password hash each: bound them per address.
     new_requests_per_address: int = 30
     new_request_window_seconds: float = 60
+    # New registrations hashing or waiting for it, at most; the next is answered 503 with
+    # Retry-After (server/hashing_queue.py). Two threads hash ~30 a second, so 16 wait
+    # half a second at most.
+    registrations_hashing_at_once: int = 16
+    # What all pending agents' polls together may cost: Retry-After grows with their
+    # number to keep to it (server/poll_pacing.py). 10,000 pending poll every 40 s.
+    pending_polls_per_second: float = 250
     # Pending requests older than this are expired (deleted, with an audit entry).
     pending_max_age_seconds: float | None = 24 * 3600
 

@@ -74,6 +74,7 @@ class RefusalKind(enum.Enum):
     UNAUTHENTICATED = "unauthenticated"  # no valid credentials for an authenticated call
     NOT_ALLOWED = "not-allowed"  # an action the client's (or request's) state does not allow
     UNAVAILABLE = "unavailable"  # the database cannot be used now (full, busy, read-only): come back later
+    BUSY = "busy"  # as many new registrations are hashing as the registry takes at once: come back later
 
 
 class Refused(Exception):

@@ -15,8 +15,10 @@ import base64
 import functools
 import hashlib
 import hmac
+import os
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +28,12 @@ _SALT_BYTES = 16
 _KEY_BYTES = 32
 _SCHEME = "scrypt"
 HASHING_THREADS = 2
+# Hashing threads run at this niceness (Linux schedules threads one by one), so
+# that the server's threads answering polls from the verified cache get a core
+# first whenever scrypt and serving compete for one (README: Benchmarks).
+HASHING_NICENESS = 10
+_FIRST_GUESS_SECONDS = 0.06
+_hash_seconds = _FIRST_GUESS_SECONDS
 
 
 def hash_password(password: str) -> str:
@@ -66,15 +74,36 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     # worker threads took the request, a burst of registrations grows the
     # process by 16 MiB per thread. A small pool of its own bounds that, and
     # bounds the cores hashing may take from everyone else.
-    return _hashing_pool().submit(
-        hashlib.scrypt, password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-        maxmem=256 * n * r * p, dklen=_KEY_BYTES,
-    ).result()
+    return hashing_pool().submit(_timed_scrypt, password.encode("utf-8"), salt, n, r, p).result()
+
+
+def _timed_scrypt(password: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
+    global _hash_seconds
+    started = time.perf_counter()
+    key = hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, maxmem=256 * n * r * p, dklen=_KEY_BYTES)
+    # A moving average: what a hash costs on this machine under its current load.
+    _hash_seconds += (time.perf_counter() - started - _hash_seconds) / 8
+    return key
+
+
+def hash_seconds() -> float:
+    """What one hash takes now (a moving average of the last few), for telling
+    agents how long a backlog of hashes will last."""
+    return _hash_seconds
 
 
 @functools.cache
-def _hashing_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="scrypt")
+def hashing_pool() -> ThreadPoolExecutor:
+    """The threads every scrypt runs on, at a lower priority than serving."""
+    return ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="scrypt",
+                              initializer=_lower_priority)
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: hash at normal priority
+        pass
 
 
 def _b64(raw: bytes) -> str:

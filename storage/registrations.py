@@ -173,6 +173,11 @@ def count() -> int:
 
 
 @translated
+def count_with_status(status: str) -> int:
+    return Registration.select().where(Registration.status == status).count()
+
+
+@translated
 def all_ids() -> set[int]:
     return {row[0] for row in Registration.select(Registration.id).tuples()}
 

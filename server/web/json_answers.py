@@ -28,6 +28,7 @@ REFUSAL_STATUS = {
     RefusalKind.UNAUTHENTICATED: 401,
     RefusalKind.NOT_ALLOWED: 403,
     RefusalKind.UNAVAILABLE: 503,
+    RefusalKind.BUSY: 503,
 }
 
 

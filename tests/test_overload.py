@@ -1,0 +1,133 @@
+"""Under load: a full hashing queue is answered at once, polls from the verified
+cache never wait behind hashing, and pending agents are paced by their number.
+
+The hashing pool (server.passwords) is made to stand still with tasks that wait
+on an event, like a hash that takes as long as the test wants: a registration
+that tried to hash would then hang, and is seen not to.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from server.ca import CA_CERT_FILE
+from server.limits import Limits
+from server.passwords import HASHING_THREADS, hashing_pool
+from server.validation import parse_registration
+from storage import close_db
+from tests.helpers import Client
+from tests.processes import wait_until
+from wiring import open_registry, start_server
+
+SMALL_QUEUE = 2
+
+
+@pytest.fixture
+def busy_client(tmp_path, clock):
+    """A client of a server that hashes at most SMALL_QUEUE new registrations at once."""
+    data = tmp_path / "data"
+    service = open_registry(data, clock, Limits(registrations_hashing_at_once=SMALL_QUEUE))
+    service.open("admin")
+    running = start_server(service, data, "127.0.0.1", 0)
+    yield Client(running.url, data / CA_CERT_FILE), service
+    running.stop()
+    close_db()
+
+
+@contextmanager
+def stalled_hashing():
+    """Every hashing thread held by a task that ends when the test lets it (or at the end)."""
+    release = threading.Event()
+    holders = [hashing_pool().submit(release.wait) for _ in range(HASHING_THREADS)]
+    try:
+        wait_until(lambda: _queued() == 0, "the hashing threads to take the stalling tasks")
+        yield release
+    finally:
+        release.set()
+        for holder in holders:
+            holder.result()
+
+
+def _queued() -> int:
+    # Hashes submitted and not yet started: the executor's own queue.
+    return hashing_pool()._work_queue.qsize()
+
+
+def _document(username: str) -> dict:
+    return {"username": username, "password": f"{username}-password"}
+
+
+def test_a_full_hashing_queue_answers_the_next_registration_at_once_without_hashing(busy_client):
+    client, service = busy_client
+    with ThreadPoolExecutor(SMALL_QUEUE) as senders, stalled_hashing() as release:
+        waiting = [senders.submit(client.register, _document(f"slow{i}")) for i in range(SMALL_QUEUE)]
+        wait_until(lambda: _queued() == SMALL_QUEUE, "the first registrations to wait for hashing")
+
+        # Answered while no hash can run: had it asked for one, it would hang here.
+        turned_away = client.register(_document("newcomer"))
+        assert turned_away.status == 503, turned_away.body
+        assert int(turned_away.headers["retry-after"]) >= 1
+        assert turned_away.json["status"] == "error"
+        assert _queued() == SMALL_QUEUE  # no hash was queued for it
+
+        release.set()
+        assert [future.result().status for future in waiting] == [202] * SMALL_QUEUE
+    assert "newcomer" not in {row.username for row in service.registrations()}
+    # Room again: the agent that was turned away is taken when it comes back.
+    assert client.register(_document("newcomer")).status == 202
+
+
+def test_turned_away_agents_are_given_later_and_later_turns(busy_client):
+    client, _ = busy_client
+    with ThreadPoolExecutor(SMALL_QUEUE) as senders, stalled_hashing() as release:
+        waiting = [senders.submit(client.register, _document(f"slow{i}")) for i in range(SMALL_QUEUE)]
+        wait_until(lambda: _queued() == SMALL_QUEUE, "the first registrations to wait for hashing")
+        # The fake clock stands still: each refusal is queued behind the ones before it.
+        waits = [int(client.register(_document(f"late{i}")).headers["retry-after"]) for i in range(200)]
+        release.set()
+        assert {future.result().status for future in waiting} == {202}
+    assert waits == sorted(waits) and waits[-1] > waits[0]
+
+
+def test_a_poll_answered_from_the_cache_does_not_wait_behind_hashing(client, service):
+    service.open("admin")
+    assert client.register(_document("known")).status == 202
+    with ThreadPoolExecutor(1) as sender, stalled_hashing() as release:
+        stuck = sender.submit(client.register, _document("arriving"))
+        wait_until(lambda: _queued() == 1, "a new registration to wait for hashing")
+        assert client.register(_document("known")).status == 202  # while no hash can run
+        assert not stuck.done()
+        release.set()
+        assert stuck.result().status == 202
+
+
+def test_retry_after_for_pending_polls_grows_with_the_pending_count_and_shrinks_as_it_falls(tmp_path, clock):
+    # Half a poll a second for the whole pending fleet: Retry-After = 2 × pending, at least 5.
+    service = open_registry(tmp_path / "data", clock, Limits(pending_polls_per_second=0.5))
+    try:
+        service.open("admin")
+
+        def poll(username: str) -> int:
+            request = parse_registration(json.dumps(_document(username)).encode())
+            return service.register(request, "10.0.0.1").retry_after
+
+        for i in range(2):
+            poll(f"agent{i}")
+        assert poll("agent0") == 5  # two pending: the usual 5 s
+        for i in range(2, 8):
+            poll(f"agent{i}")
+        assert poll("agent0") == 5  # counted at most every few seconds, not per poll
+        clock.advance(5)
+        assert poll("agent0") == 16  # eight pending
+
+        for i in range(1, 6):
+            service.reject(f"agent{i}", "admin")
+        clock.advance(5)
+        assert poll("agent0") == 6  # three pending
+    finally:
+        close_db()
