@@ -11,15 +11,15 @@ import logging
 from collections.abc import Callable
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from common.fingerprints import certificate_fingerprint
+from server.agent_terms import KEY_TAKEN, agent_actor, permissions_of
 from server.ca import CertificateAuthority
-from server.csr import CsrError, check_csr, issuable_san
+from server.csr import CsrError, check_csr
 from server.hashing_queue import HashingBusy, HashingQueue
 from server.lifecycle import CertificateLifecycle
 from server.limits import FailedAttempts, Limits, Throttle
-from server.notifications import PENDING_EVENT, REVOKED_EVENT, queue
+from server.notifications import PENDING_EVENT, queue
 from server.outcomes import (
     UNAVAILABLE_RETRY_AFTER,
     AgentOutcome,
@@ -27,17 +27,24 @@ from server.outcomes import (
     Granted,
     Locked,
     Pending,
-    Refused,
     RefusalKind,
+    Refused,
     Rejected,
 )
 from server.pairing_codes import new_pairing_code
-from server.passwords import HASHING_THREADS, VerifiedPasswords, hash_password, hash_seconds, verify_against_nothing
+from server.passwords import (
+    HASHING_THREADS,
+    VerifiedPasswords,
+    hash_password,
+    hash_seconds,
+    verify_against_nothing,
+)
 from server.poll_log import PollLog
 from server.poll_pacing import PollPacing
 from server.preauthorization import grant_preauthorized, usable
-from server.statuses import GRANTED, PENDING, REJECTED, VIA_API, VIA_EST
-from server.validation import FieldError, Permission, RegistrationRequest
+from server.renewal import renew_certificate
+from server.statuses import GRANTED, PENDING, REJECTED, VIA_API
+from server.validation import FieldError, RegistrationRequest
 from storage import (
     DatabaseUnavailable,
     PublicKeyTaken,
@@ -55,16 +62,13 @@ Clock = Callable[[], float]
 WRONG_PASSWORD = "the username is already registered, with a different password"
 CHANGED_PENDING = ("a pending request cannot change: re-send the same CSR, roles, permissions and context, "
                    "or ask an administrator to delete the pending request")
-KEY_TAKEN = "the CSR's public key is already registered under another username"
 TAKEN_MEANWHILE = "the username was taken and released while registering; try again"
 TOO_MANY_FAILURES = "too many failed attempts; try again later"
 TOO_MANY_NEW_REQUESTS = "too many new registrations from this address; try again later"
 UNAUTHENTICATED = "authentication required: a granted client's password or certificate"
 NOT_GRANTED = "only a granted client can renew its certificate"
-NO_CERTIFICATE = "the client was granted without a CSR, so there is no certificate to renew"
 UNAVAILABLE = "the registry cannot store anything right now; try again later"
 HASHING_BUSY = "the registry is busy with other new registrations; try again after Retry-After seconds"
-SUBJECT_CHANGED = "the CSR's subject must equal the current certificate's ({})"
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +123,7 @@ class AgentProtocol:
         if registration.status != GRANTED:
             return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
         return Authenticated(registration.username, tuple(registration.granted_roles or ()),
-                             _permissions(registration.granted_permissions), method)
+                             permissions_of(registration.granted_permissions), method)
 
     @_come_back_later
     def renew(self, certificate_der: bytes | None, credentials: tuple[str, str] | None, csr_pem: str,
@@ -136,45 +140,8 @@ class AgentProtocol:
         registration, method = client
         if registration.status != GRANTED:
             return Refused(NOT_GRANTED, RefusalKind.NOT_ALLOWED)
-        newest = certificates.newest_of(registration.id)
-        if newest is None:
-            return Refused(NO_CERTIFICATE, RefusalKind.NOT_ALLOWED)
-        try:
-            checked = check_csr(csr_pem, registration.username)
-        except CsrError as error:
-            problem = FieldError("csr", str(error))
-            return Refused(str(problem), RefusalKind.INVALID, errors=(problem,))
-        holder = registrations.find_by_key(checked.review.key_fingerprint)
-        if holder is not None and holder.id != registration.id:
-            return Refused(KEY_TAKEN, RefusalKind.KEY_TAKEN)
-        # The SANs granted at the grant are in every certificate since: keep them.
-        previous = x509.load_pem_x509_certificate(newest.pem.encode("ascii"))
-        if same_subject and checked.csr.subject != previous.subject:
-            return Refused(SUBJECT_CHANGED.format(previous.subject.rfc4514_string()), RefusalKind.NOT_ALLOWED)
-        sans = _issued_sans(previous)
-        plan = self._ca.plan_client_certificate(registration.username, checked.review.key_algorithm, sans,
-                                                self._clock())
-        with write_transaction():
-            replaced = certificates.revoke_current(registration.id, self._clock(), "superseded")
-            if checked.review.key_fingerprint != registration.key_fingerprint:
-                registrations.set_key(registration.id, checked.review.key_fingerprint)
-            else:
-                registrations.touch(registration.id)
-            certificate = self._lifecycle.issue(registration.id, registration.username, checked.csr, plan)
-            serial = format(certificate.serial_number, "x")
-            if replaced:
-                self._lifecycle.reissue_in_transaction()
-            audit.record(self._clock(), _agent(source, via), "renew", registration.username,
-                         f"certificate serial {serial} by {method}"
-                         + "".join(f"; serial {record.serial} superseded" for record in replaced))
-            for record in replaced:
-                queue(self._clock(), REVOKED_EVENT, registration.username, certificateSerial=record.serial,
-                      reason="superseded")
-        if replaced:
-            self._lifecycle.publish()
-        return Granted(registration.username, tuple(registration.granted_roles or ()),
-                       _permissions(registration.granted_permissions),
-                       certificate.public_bytes(Encoding.PEM).decode("ascii"), self._ca.certificate_pem)
+        return renew_certificate(registration, method, csr_pem, source, via=via, same_subject=same_subject,
+                                 ca=self._ca, clock=self._clock, lifecycle=self._lifecycle)
 
     def _authenticate(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
                       source: str) -> tuple[RegistrationRecord, str] | Refused:
@@ -254,7 +221,7 @@ class AgentProtocol:
                     enrolled_via=request.enrolled_via,
                     pairing_code=new_pairing_code(),
                 )
-                audit.record(now, _agent(source, request.enrolled_via), "request", request.username,
+                audit.record(now, agent_actor(source, request.enrolled_via), "request", request.username,
                              f"key {review.key_description}, fingerprint {review.key_fingerprint}" if review
                              else "no CSR")
                 if preauthorized is not None:
@@ -306,7 +273,7 @@ class AgentProtocol:
             return Rejected(registration.reject_reason)
         current = certificates.current_of(registration.id, self._clock())
         return Granted(registration.username, tuple(registration.granted_roles or ()),
-                       _permissions(registration.granted_permissions), current.pem if current else None,
+                       permissions_of(registration.granted_permissions), current.pem if current else None,
                        self._ca.certificate_pem)
 
     def _check_password(self, registration: RegistrationRecord, password: str, source: str) -> Refused | None:
@@ -333,18 +300,4 @@ class _UsedMeanwhile(Exception):
     """Rolls back a request stored to use a pre-authorisation another request used first."""
 
 
-def _agent(source: str, via: str) -> str:
-    """The audit trail's actor for an agent: its address, and EST when it came that way."""
-    return f"agent {source} (EST)" if via == VIA_EST else f"agent {source}"
 
-
-def _permissions(stored: list | None) -> tuple[Permission, ...]:
-    return tuple(Permission.from_json(p) for p in stored or ())
-
-
-def _issued_sans(certificate: x509.Certificate) -> tuple:
-    try:
-        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return ()
-    return tuple(san for san in map(issuable_san, names) if san is not None)
