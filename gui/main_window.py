@@ -49,7 +49,7 @@ from server.views import RegistrationDetails, RegistrationSummary, RegistryStatu
 log = logging.getLogger(__name__)
 
 GEOMETRY_KEY = "window/geometry"
-COLUMNS_KEY = "window/registrationColumnsV2"  # V2: the Via column; an older layout would misplace it
+COLUMNS_KEY = "window/registrationColumnsV3"  # V3: the Pairing code column; an older layout would misplace it
 FILTER_KEY = "registrations/filter"
 NOTICE_MS = 10_000
 REGISTRATIONS_TITLE = "&Registrations"

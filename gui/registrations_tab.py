@@ -22,6 +22,7 @@ from gui.registrations_model import (
     EXPIRES,
     KEY,
     LAST_POLL,
+    PAIRING,
     PERMISSIONS,
     REQUESTED,
     ROLES,
@@ -40,7 +41,7 @@ from server.views import RegistrationSummary
 FILTERS = (("All registrations", None),) + tuple((status.capitalize(), status) for status in STATUSES)
 # Header padding (style sheet: 6 px each side) plus room for the sort arrow.
 HEADER_ROOM = 2 * 6 + 22
-COLUMN_WIDTHS = {USERNAME: 160, STATUS: 100, VIA: 50, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 125,
+COLUMN_WIDTHS = {USERNAME: 160, PAIRING: 110, STATUS: 100, VIA: 50, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 125,
                  REQUESTED: 145, LAST_POLL: 145, SERIAL: 125, EXPIRES: 100}
 
 
