@@ -1,4 +1,4 @@
-"""The admin window: registry state, registrations, audit log.
+"""The admin window: registry state, registrations, audit log, pre-authorisations.
 
 Every service call runs through ``BackgroundTasks``; this class only wires
 signals, asks the administrator (through the dialog and prompt seams) and
@@ -33,6 +33,7 @@ from gui.fit import fit_to_screen
 from gui.icons import icon
 from gui.registrations_model import RegistrationsModel
 from gui.registrations_tab import RegistrationsTab
+from gui.preauthorizations_tab import PreauthorizationsTab
 from gui.registry_sync import RegistrySync
 from gui.review_dialog import GRANT, ReviewDecision, ReviewDialog
 from gui.state_panel import OPEN_TEXT, RegistryStatePanel
@@ -79,9 +80,11 @@ class MainWindow(QMainWindow):
         self.insecure_banner.setVisible(any(url.startswith("http://") for url in urls))
         self.registrations_tab = RegistrationsTab(self.registrations)
         self.audit_table = audit_table(self.audit)
+        self.preauthorizations_tab = PreauthorizationsTab(service, self.tasks, self.actor)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.registrations_tab, icon("registrations"), REGISTRATIONS_TITLE)
         self.tabs.addTab(self.audit_table, icon("audit"), "&Audit log")
+        self.tabs.addTab(self.preauthorizations_tab, icon("granted"), "&Pre-authorised")
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -111,8 +114,12 @@ class MainWindow(QMainWindow):
         self.certificates.done.connect(self._done)
         self.certificates.failed.connect(self._show_failure)
         self.certificates.revoked.connect(self.crl_watch.poll)
-        self.bulk.done.connect(self._done)
-        self.bulk.failed.connect(self._show_failure)
+        for actions in (self.bulk, self.preauthorizations_tab):
+            actions.done.connect(self._done)
+            actions.failed.connect(self._show_failure)
+        # Every change to pre-authorisations (here, from the command line, a device using one) is audited.
+        self.audit.rowsInserted.connect(self.preauthorizations_tab.refresh)
+        self.crl_watch.ticked.connect(self.preauthorizations_tab.refresh)  # expiry follows the clock
         self.registrations.changed.connect(self._show_pending_count)
         tab = self.registrations_tab
         tab.review_requested.connect(self.review)
@@ -140,18 +147,20 @@ class MainWindow(QMainWindow):
         self.lock_action = add("Lock now", "Ctrl+L", lambda: panel.can_lock() and self.lock_registry())
         self.registrations_action = add("Registrations", "Ctrl+1", lambda: self.show_tab(0))
         self.audit_action = add("Audit log", "Ctrl+2", lambda: self.show_tab(1))
+        self.preauthorizations_action = add("Pre-authorised", "Ctrl+3", lambda: self.show_tab(2))
 
     def show_tab(self, index: int) -> None:
         self.tabs.setCurrentIndex(index)
         self.tabs.currentWidget().setFocus()
-        if index == 0:
-            self.registrations_tab.table.setFocus()
+        if index in (0, 2):
+            self.tabs.currentWidget().table.setFocus()
 
     # ------------------------------------------------------------ life
 
     def start(self) -> None:
         """Begin reading the registry; the first read fills the table."""
         self.sync.start()
+        self.preauthorizations_tab.refresh()
         self.crl_watch.start()
         self.registrations_tab.table.setFocus()  # arrows, Enter, Ctrl+E and Delete work at once
 
