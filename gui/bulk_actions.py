@@ -25,7 +25,8 @@ from server.views import Decision, RegistrationDetails, RegistrationSummary
 NAMES_IN_STATUS_BAR = 8
 
 
-def _read_pending(service: RegistrationService, usernames: Sequence[str]) -> tuple[list[RegistrationDetails], list[str]]:
+def _read_pending(service: RegistrationService,
+                  usernames: Sequence[str]) -> tuple[list[RegistrationDetails], list[str]]:
     """Runs on the worker: the details of those still pending, and the names that are not (any more)."""
     pending, gone = [], []
     for username in usernames:

@@ -66,8 +66,9 @@ class PreauthorizationsModel(ListTableModel):
             if column == PERMISSIONS:
                 return "\n".join(permission_text(permission) for permission in row.permissions) or None
             if column == FINGERPRINT:
-                return f"Created {local_time(row.created_at)} by {shown(row.created_by)}" + (
-                    f"; used {local_time(row.used_at)}" if row.used_at is not None else "")
+                used = f"; used {local_time(row.used_at)}" if row.used_at is not None else ""
+                return (f"{spaced_hex(row.key_fingerprint)}\n"
+                        f"Created {local_time(row.created_at)} by {shown(row.created_by)}{used}")
         return None
 
     def view(self, row: int) -> PreauthorizationView:

@@ -20,12 +20,20 @@ from gui import prompts
 from gui.display import plain_label, shown
 from gui.icons import icon
 from gui.preauthorization_dialog import NewPreauthorization, PreauthorizationDialog
-from gui.preauthorizations_model import EXPIRES, FINGERPRINT, PERMISSIONS, ROLES, STATE, USERNAME, PreauthorizationsModel
+from gui.preauthorizations_model import (
+    EXPIRES,
+    FINGERPRINT,
+    PERMISSIONS,
+    ROLES,
+    STATE,
+    USERNAME,
+    PreauthorizationsModel,
+)
 from gui.tasks import BackgroundTasks
 from server.service import Refused, RegistrationService
 from server.views import PreauthorizationView
 
-COLUMN_WIDTHS = {USERNAME: 150, FINGERPRINT: 250, ROLES: 130, PERMISSIONS: 200, EXPIRES: 150, STATE: 80}
+COLUMN_WIDTHS = {USERNAME: 150, FINGERPRINT: 300, ROLES: 130, PERMISSIONS: 200, EXPIRES: 150, STATE: 80}
 
 
 def _read_csv(path: Path) -> str:
