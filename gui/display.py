@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+from functools import cache
 from datetime import datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QLabel
 
 from common.visible import make_visible
@@ -33,8 +34,14 @@ def plain_label(text: str = "", *, selectable: bool = True, monospace: bool = Fa
     if selectable:
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     if monospace:
-        label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        label.setFont(fixed_font())
     return label
+
+
+@cache
+def fixed_font() -> QFont:
+    """The desktop's monospaced font: for fingerprints and pairing codes, compared character by character."""
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
 
 def local_time(epoch_seconds: float | None) -> str:

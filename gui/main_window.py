@@ -1,4 +1,4 @@
-"""The admin window: registry state, registrations, audit log.
+"""The admin window: registry state, registrations, audit log, pre-authorisations.
 
 Every service call runs through ``BackgroundTasks``; this class only wires
 signals, asks the administrator (through the dialog and prompt seams) and
@@ -8,7 +8,6 @@ re-reads what changed instead of patching its models by hand.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
@@ -17,7 +16,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
     QSystemTrayIcon,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -25,49 +23,34 @@ from PySide6.QtWidgets import (
 
 from gui import prompts
 from gui.audit_model import AuditModel
+from gui.audit_view import audit_table
+from gui.bulk_actions import BulkActions
 from gui.certificate_actions import CertificateActions
 from gui.crl_watch import CrlFacts, CrlWatch, crl_text
 from gui.display import plain_label, shown
+from gui.failures import failure_text
 from gui.fit import fit_to_screen
 from gui.icons import icon
 from gui.registrations_model import RegistrationsModel
 from gui.registrations_tab import RegistrationsTab
+from gui.preauthorizations_tab import PreauthorizationsTab
 from gui.registry_sync import RegistrySync
 from gui.review_dialog import GRANT, ReviewDecision, ReviewDialog
 from gui.state_panel import OPEN_TEXT, RegistryStatePanel
 from gui.tasks import BackgroundTasks
 from server.actors import admin_actor
-from server.service import (
-    DEFAULT_OPEN_SECONDS,
-    Refused,
-    RegistrationService,
-    RegistryUnavailable,
-)
+from server.service import DEFAULT_OPEN_SECONDS, RegistrationService
 from server.statuses import PENDING
 from server.views import RegistrationDetails, RegistrationSummary, RegistryStatus
 
-log = logging.getLogger(__name__)
-
 GEOMETRY_KEY = "window/geometry"
-COLUMNS_KEY = "window/registrationColumnsV2"  # V2: the Via column; an older layout would misplace it
+COLUMNS_KEY = "window/registrationColumnsV3"  # V3: the Pairing code column; an older layout would misplace it
 FILTER_KEY = "registrations/filter"
 NOTICE_MS = 10_000
 REGISTRATIONS_TITLE = "&Registrations"
 PREFERRED_SIZE = QSize(1280, 760)
 INSECURE_TEXT = ("TLS IS OFF (--no-tls): passwords and certificates cross the network in clear text. "
                  "For local experiments only.")
-
-
-def failure_text(error: Exception) -> str:
-    """One line for the administrator, never a traceback."""
-    if isinstance(error, Refused):
-        return f"Refused: {error}"
-    if isinstance(error, RegistryUnavailable):
-        return f"The database cannot be used right now ({error})"
-    if isinstance(error, OSError):
-        return f"Cannot write the file: {error.strerror or error}"
-    log.error("unexpected failure", exc_info=error)
-    return f"Failed: {type(error).__name__}: {error}"
 
 
 class MainWindow(QMainWindow):
@@ -88,6 +71,7 @@ class MainWindow(QMainWindow):
         self.sync = RegistrySync(service, self.tasks, self.registrations, self.audit, parent=self)
         self.crl_watch = CrlWatch(service, self.tasks, parent=self)
         self.certificates = CertificateActions(service, self.tasks, self.actor, self)
+        self.bulk = BulkActions(service, self.tasks, self.actor, self)
 
         self.state_panel = RegistryStatePanel(service.clock, urls, service.ca.fingerprint)
         self.insecure_banner = plain_label(INSECURE_TEXT, selectable=False)
@@ -95,18 +79,12 @@ class MainWindow(QMainWindow):
         self.insecure_banner.setWordWrap(True)
         self.insecure_banner.setVisible(any(url.startswith("http://") for url in urls))
         self.registrations_tab = RegistrationsTab(self.registrations)
-        self.audit_table = QTableView()
-        self.audit_table.setModel(self.audit)
-        self.audit_table.verticalHeader().hide()
-        self.audit_table.setAlternatingRowColors(True)
-        self.audit_table.setWordWrap(False)
-        self.audit_table.horizontalHeader().setStretchLastSection(True)
-        self.audit_table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for column, width in enumerate((150, 170, 80, 150)):
-            self.audit_table.setColumnWidth(column, width)
+        self.audit_table = audit_table(self.audit)
+        self.preauthorizations_tab = PreauthorizationsTab(service, self.tasks, self.actor)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.registrations_tab, icon("registrations"), REGISTRATIONS_TITLE)
         self.tabs.addTab(self.audit_table, icon("audit"), "&Audit log")
+        self.tabs.addTab(self.preauthorizations_tab, icon("granted"), "&Pre-authorised")
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -136,12 +114,20 @@ class MainWindow(QMainWindow):
         self.certificates.done.connect(self._done)
         self.certificates.failed.connect(self._show_failure)
         self.certificates.revoked.connect(self.crl_watch.poll)
+        for actions in (self.bulk, self.preauthorizations_tab):
+            actions.done.connect(self._done)
+            actions.failed.connect(self._show_failure)
+        # Every change to pre-authorisations (here, from the command line, a device using one) is audited.
+        self.audit.rowsInserted.connect(self.preauthorizations_tab.refresh)
+        self.crl_watch.ticked.connect(self.preauthorizations_tab.refresh)  # expiry follows the clock
         self.registrations.changed.connect(self._show_pending_count)
         tab = self.registrations_tab
         tab.review_requested.connect(self.review)
         tab.export_requested.connect(self.certificates.export)
         tab.revoke_requested.connect(self.certificates.revoke)
         tab.delete_requested.connect(self.delete)
+        tab.grant_selected_requested.connect(self.bulk.grant)
+        tab.reject_selected_requested.connect(self.bulk.reject)
         tab.filter_changed.connect(lambda status: self.settings.setValue(FILTER_KEY, status or "all"))
         self._add_shortcuts()
         self._restore_settings()
@@ -161,18 +147,20 @@ class MainWindow(QMainWindow):
         self.lock_action = add("Lock now", "Ctrl+L", lambda: panel.can_lock() and self.lock_registry())
         self.registrations_action = add("Registrations", "Ctrl+1", lambda: self.show_tab(0))
         self.audit_action = add("Audit log", "Ctrl+2", lambda: self.show_tab(1))
+        self.preauthorizations_action = add("Pre-authorised", "Ctrl+3", lambda: self.show_tab(2))
 
     def show_tab(self, index: int) -> None:
         self.tabs.setCurrentIndex(index)
         self.tabs.currentWidget().setFocus()
-        if index == 0:
-            self.registrations_tab.table.setFocus()
+        if index in (0, 2):
+            self.tabs.currentWidget().table.setFocus()
 
     # ------------------------------------------------------------ life
 
     def start(self) -> None:
         """Begin reading the registry; the first read fills the table."""
         self.sync.start()
+        self.preauthorizations_tab.refresh()
         self.crl_watch.start()
         self.registrations_tab.table.setFocus()  # arrows, Enter, Ctrl+E and Delete work at once
 

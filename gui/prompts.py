@@ -43,6 +43,28 @@ def ask_export_path(parent: QWidget | None, username: str) -> Path | None:
     return Path(path) if path else None
 
 
+def ask_preauthorization_csv(parent: QWidget | None) -> Path | None:
+    """A CSV list of devices to pre-authorise (header ``username,fingerprint,roles,permissions``)."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Import pre-authorisations", str(Path.home()),
+                                          "CSV files (*.csv);;All files (*)")
+    return Path(path) if path else None
+
+
+def confirm_unpreauthorize(parent: QWidget | None, username: str) -> bool:
+    """Ask before removing a pre-authorisation; the device may still ask the ordinary way."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Remove pre-authorisation")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(f"Remove the pre-authorisation of {shown(username)}?")
+    box.setInformativeText("A request from it then waits for review like any other.")
+    box.setStandardButtons(QMessageBox.StandardButton.Cancel)
+    remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is remove
+
+
 def confirm_delete(parent: QWidget | None, username: str, status: str) -> bool:
     """Ask before deleting; a granted client's password and certificate stop working at once."""
     box = QMessageBox(parent)

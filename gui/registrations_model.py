@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 
-from gui.display import local_time, shown
+from gui.display import fixed_font, local_time, shown
 from gui.expiry import expiry_state, expiry_text
 from gui.icons import expiry_icon, status_icon
 from gui.table_model import Index, ListTableModel
@@ -27,16 +27,19 @@ from server.views import RegistrationSummary
 
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole
 
-USERNAME, STATUS, VIA, ROLES, PERMISSIONS, KEY, SOURCE, REQUESTED, LAST_POLL, SERIAL, EXPIRES = range(11)
-COLUMNS = ("Username", "Status", "Via", "Requested roles", "Permissions", "Key", "Source address",
+USERNAME, PAIRING, STATUS, VIA, ROLES, PERMISSIONS, KEY, SOURCE, REQUESTED, LAST_POLL, SERIAL, EXPIRES = range(12)
+COLUMNS = ("Username", "Pairing code", "Status", "Via", "Requested roles", "Permissions", "Key", "Source address",
            "Requested at", "Last poll", "Certificate serial", "Expires")
 VIA_TEXT = {VIA_EST: "EST"}  # anything else came in over the JSON API
 VIA_TOOLTIP = {VIA_EST: "Enrolled over EST (RFC 7030)"}
+PAIRING_TOOLTIP = "The code the enrolment tool printed at the device: compare it with the technician's"
 
 
 def _display(row: RegistrationSummary, column: int) -> str:
     if column == USERNAME:
         return shown(row.username)
+    if column == PAIRING:
+        return row.pairing_code or ""  # none for requests from before pairing codes
     if column == STATUS:
         return row.status.capitalize()
     if column == VIA:
@@ -61,6 +64,7 @@ def _display(row: RegistrationSummary, column: int) -> str:
 # Raw values to sort on, by column: numbers as numbers, times as times.
 _SORT_KEYS = (
     lambda row: row.username.lower(),
+    lambda row: row.pairing_code or "",
     lambda row: row.status,
     lambda row: row.enrolled_via,
     lambda row: ", ".join(row.roles),
@@ -108,6 +112,10 @@ class RegistrationsModel(ListTableModel):
             return self._expiry_data(row, role)
         if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
             return status_icon(row.status)
+        if column == PAIRING and role == Qt.ItemDataRole.FontRole:
+            return fixed_font()  # read out by phone: 0/O and 1/I must not look alike
+        if column == PAIRING and role == Qt.ItemDataRole.ToolTipRole:
+            return PAIRING_TOOLTIP
         if role == Qt.ItemDataRole.ToolTipRole and column == VIA:
             return VIA_TOOLTIP.get(row.enrolled_via, "Registered over the JSON API")
         if role == Qt.ItemDataRole.TextAlignmentRole and column == PERMISSIONS:

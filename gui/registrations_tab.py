@@ -22,6 +22,7 @@ from gui.registrations_model import (
     EXPIRES,
     KEY,
     LAST_POLL,
+    PAIRING,
     PERMISSIONS,
     REQUESTED,
     ROLES,
@@ -40,7 +41,7 @@ from server.views import RegistrationSummary
 FILTERS = (("All registrations", None),) + tuple((status.capitalize(), status) for status in STATUSES)
 # Header padding (style sheet: 6 px each side) plus room for the sort arrow.
 HEADER_ROOM = 2 * 6 + 22
-COLUMN_WIDTHS = {USERNAME: 160, STATUS: 100, VIA: 50, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 125,
+COLUMN_WIDTHS = {USERNAME: 160, PAIRING: 110, STATUS: 100, VIA: 50, ROLES: 150, PERMISSIONS: 95, KEY: 85, SOURCE: 125,
                  REQUESTED: 145, LAST_POLL: 145, SERIAL: 125, EXPIRES: 100}
 
 
@@ -51,6 +52,8 @@ class RegistrationsTab(QWidget):
     export_requested = Signal(object)
     revoke_requested = Signal(object)
     delete_requested = Signal(object)
+    grant_selected_requested = Signal(list)  # the selected pending RegistrationSummary rows, in view order
+    reject_selected_requested = Signal(list)
     filter_changed = Signal(object)  # status or None
 
     def __init__(self, model: RegistrationsModel, parent: QWidget | None = None):
@@ -87,14 +90,29 @@ class RegistrationsTab(QWidget):
             self.addAction(action)
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setToolTip(f"{action.text().rstrip('…')} ({keys})")
+        # Several rows at once (Shift/Ctrl+click): one confirmation lists them all.
+        self.grant_selected_action = QAction(icon("granted"), "Grant selected…", self)
+        self.grant_selected_action.setShortcut(QKeySequence("Ctrl+G"))
+        self.reject_selected_action = QAction(icon("rejected"), "Reject selected…", self)
+        self.reject_selected_action.setShortcut(QKeySequence("Ctrl+J"))
+        for action, signal in ((self.grant_selected_action, self.grant_selected_requested),
+                               (self.reject_selected_action, self.reject_selected_requested)):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _=False, signal=signal: self._emit_pending_selected(signal))
+            self.addAction(action)
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{action.text().rstrip('…')}: every selected pending request, after one "
+                              f"confirmation ({keys})")
         toolbar = QToolBar()
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addActions([self.review_action, self.export_action, self.revoke_action, self.delete_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.grant_selected_action, self.reject_selected_action])
 
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
@@ -130,8 +148,17 @@ class RegistrationsTab(QWidget):
         self.filter_box.setCurrentIndex(max(index, 0))
 
     def selected(self) -> RegistrationSummary | None:
+        """The one selected row; None when none or several are selected."""
         rows = self.table.selectionModel().selectedRows()
-        return rows[0].data(SUMMARY_ROLE) if rows else None
+        return rows[0].data(SUMMARY_ROLE) if len(rows) == 1 else None
+
+    def selected_rows(self) -> list[RegistrationSummary]:
+        """Every selected row, top to bottom as shown."""
+        rows = sorted(self.table.selectionModel().selectedRows(), key=lambda index: index.row())
+        return [index.data(SUMMARY_ROLE) for index in rows]
+
+    def selected_pending(self) -> list[RegistrationSummary]:
+        return [row for row in self.selected_rows() if row.status == PENDING]
 
     def select_username(self, username: str) -> bool:
         """Select the row of ``username`` among those shown; False when it is not shown."""
@@ -147,6 +174,11 @@ class RegistrationsTab(QWidget):
         self.proxy.set_status(status)
         self.filter_changed.emit(status)
 
+    def _emit_pending_selected(self, signal) -> None:
+        rows = self.selected_pending()
+        if rows:
+            signal.emit(rows)
+
     def _emit_for_selected(self, signal) -> None:
         summary = self.selected()
         if summary is not None:
@@ -157,6 +189,8 @@ class RegistrationsTab(QWidget):
             return
         menu = QMenu(self)
         menu.addActions([self.review_action, self.export_action, self.revoke_action])
+        menu.addSeparator()
+        menu.addActions([self.grant_selected_action, self.reject_selected_action])
         menu.addSeparator()
         menu.addAction(self.delete_action)
         menu.exec(self.table.viewport().mapToGlobal(position))
@@ -188,6 +222,10 @@ class RegistrationsTab(QWidget):
         self.revoke_action.setEnabled(summary is not None and summary.status == GRANTED
                                       and self.model.has_current_certificate(summary))
         self.delete_action.setEnabled(summary is not None)
+        pending = len(self.selected_pending())
+        for action, verb in ((self.grant_selected_action, "Grant"), (self.reject_selected_action, "Reject")):
+            action.setEnabled(pending > 0)
+            action.setText(f"{verb} {pending} selected…" if pending > 1 else f"{verb} selected…")
 
 
 def header_width(header, model, column: int) -> int:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -105,7 +106,9 @@ class ReviewDialog(QDialog):
         # Each column scrolls on its own, and only when the screen is too small for it:
         # the buttons below stay in reach whatever the screen.
         columns = QHBoxLayout()
-        columns.addWidget(_scrolling(request_group(details), asked, csr_box), 3)
+        request_box = request_group(details)
+        self.pairing_label = request_box.findChild(QLabel, "pairingCode")
+        columns.addWidget(_scrolling(request_box, asked, csr_box), 3)
         columns.addWidget(_scrolling(*right), 2)
 
         # What the core asks to look at twice (look-alike roles, far-reaching wildcards),

@@ -82,9 +82,13 @@ def request_group(details: RegistrationDetails) -> QGroupBox:
     context = QPlainTextEdit(context_text(details.context) or "none given")
     context.setReadOnly(True)
     context.setMaximumHeight(90)
+    pairing = plain_label(details.pairing_code or "none (sent before pairing codes)", monospace=True)
+    pairing.setObjectName("pairingCode")
+    pairing.setToolTip("The code the enrolment tool printed at the device: compare it with the technician's")
     box, _ = group(
         "Request",
         ("Username", shown(details.username)),
+        ("Pairing code", pairing),
         ("Source address", shown(details.source_address)),
         ("Requested at", local_time(details.requested_at)),
         ("Last poll", f"{local_time(details.last_poll_at)} from {shown(details.last_poll_address)}"),
