@@ -9,7 +9,7 @@ reason, in one message box through the ``gui.prompts`` seam.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
@@ -20,7 +20,12 @@ from gui.display import shown
 from gui.tasks import BackgroundTasks
 from server.service import Refused, RegistrationService
 from server.statuses import PENDING
-from server.views import Decision, RegistrationDetails, RegistrationSummary
+from server.views import (
+    Decision,
+    RegistrationDetails,
+    RegistrationSummary,
+    ReviewedRequest,
+)
 
 NAMES_IN_STATUS_BAR = 8
 
@@ -86,17 +91,18 @@ class BulkActions(QObject):
             return
         choice = BulkDecisionDialog.ask(self._window, action, pending)
         if choice is not None:
-            self.decide(choice)
+            self.decide(choice, {details.username: details.reviewed for details in pending})
 
-    def decide(self, choice: BulkChoice) -> None:
-        """Carry out a confirmed choice in the background and tell each name's result."""
+    def decide(self, choice: BulkChoice, reviewed: Mapping[str, ReviewedRequest] | None = None) -> None:
+        """Carry out a confirmed choice in the background and tell each name's result; with
+        ``reviewed``, only the requests that were confirmed are decided (as in the review)."""
         service, actor, usernames = self._service, self._actor, list(choice.usernames)
         if choice.action == GRANT:
             def work() -> list[Decision]:
-                return service.grant_many(usernames, actor)
+                return service.grant_many(usernames, actor, reviewed)
         else:
             def work() -> list[Decision]:
-                return service.reject_many(usernames, actor, choice.reason or None)
+                return service.reject_many(usernames, actor, choice.reason or None, reviewed)
         self._tasks.run(work, lambda decisions: self._tell(choice.action, decisions), self.failed.emit)
 
     def _tell(self, action: str, decisions: list[Decision]) -> None:

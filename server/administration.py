@@ -6,20 +6,32 @@ Every action is one transaction together with its audit entry, and raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from server.ca import CertificateAuthority
 from server.csr import SubjectAltName, load_checked_csr
 from server.lifecycle import REASONS, CertificateLifecycle
 from server.limits import Limits
-from server.notifications import EXPIRED_EVENT, GRANTED_EVENT, REJECTED_EVENT, REVOKED_EVENT, queue
+from server.notifications import (
+    EXPIRED_EVENT,
+    GRANTED_EVENT,
+    REJECTED_EVENT,
+    REVOKED_EVENT,
+    queue,
+)
 from server.outcomes import Refused
 from server.queries import load
 from server.statuses import GRANTED, PENDING, REJECTED
 from server.terms import fingerprint_argument, grant_detail
 from server.validation import Permission
 from server.views import Decision, ReviewedRequest
-from storage import audit, certificates, registrations, registry_state, write_transaction
+from storage import (
+    audit,
+    certificates,
+    registrations,
+    registry_state,
+    write_transaction,
+)
 from storage.records import RegistrationRecord
 
 DEFAULT_OPEN_SECONDS = 300
@@ -109,14 +121,20 @@ class Administration:
             queue(now, GRANTED_EVENT, registration.username, roles=list(granted_roles), certificateSerial=serial)
         return Decision(registration.username, certificate_serial=serial, certificate_not_after=not_after)
 
-    def grant_many(self, usernames: Iterable[str], actor: str) -> list[Decision]:
+    def grant_many(self, usernames: Iterable[str], actor: str,
+                   reviewed: Mapping[str, ReviewedRequest] | None = None) -> list[Decision]:
         """Grant each pending request as requested, each in its own transaction: one name's
-        refusal changes nothing for the others. One result per name, in order."""
-        return [_attempt(username, lambda: self.grant(username, actor)) for username in usernames]
+        refusal changes nothing for the others. One result per name, in order. With
+        ``reviewed`` (username → the request confirmed), only those requests are granted."""
+        reviewed = reviewed or {}
+        return [_attempt(username, lambda: self.grant(username, actor, reviewed=reviewed.get(username)))
+                for username in usernames]
 
-    def reject_many(self, usernames: Iterable[str], actor: str, reason: str | None = None) -> list[Decision]:
+    def reject_many(self, usernames: Iterable[str], actor: str, reason: str | None = None,
+                    reviewed: Mapping[str, ReviewedRequest] | None = None) -> list[Decision]:
         """Reject each pending request, as ``grant_many`` grants."""
-        return [_attempt(username, lambda: self.reject(username, actor, reason))
+        reviewed = reviewed or {}
+        return [_attempt(username, lambda: self.reject(username, actor, reason, reviewed.get(username)))
                 for username in usernames]
 
     def reject(self, username: str, actor: str, reason: str | None = None,

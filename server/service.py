@@ -20,7 +20,7 @@ Storage errors reach callers as ``storage``'s own types, re-exported here as
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from server.administration import (
     DEFAULT_OPEN_SECONDS,
@@ -113,13 +113,16 @@ class RegistrationService:
                reviewed: ReviewedRequest | None = None) -> None:
         self._administration.reject(username, actor, reason, reviewed)
 
-    def grant_many(self, usernames: Iterable[str], actor: str) -> list[Decision]:
+    def grant_many(self, usernames: Iterable[str], actor: str,
+                   reviewed: Mapping[str, ReviewedRequest] | None = None) -> list[Decision]:
         """Grant each pending request as requested; one ``Decision`` per name, in order, each
-        done or refused on its own (a refusal changes nothing for the others)."""
-        return self._administration.grant_many(usernames, actor)
+        done or refused on its own (a refusal changes nothing for the others). ``reviewed``
+        names the requests an administrator confirmed, as for ``grant``."""
+        return self._administration.grant_many(usernames, actor, reviewed)
 
-    def reject_many(self, usernames: Iterable[str], actor: str, reason: str | None = None) -> list[Decision]:
-        return self._administration.reject_many(usernames, actor, reason)
+    def reject_many(self, usernames: Iterable[str], actor: str, reason: str | None = None,
+                    reviewed: Mapping[str, ReviewedRequest] | None = None) -> list[Decision]:
+        return self._administration.reject_many(usernames, actor, reason, reviewed)
 
     def preauthorize(self, username: str, fingerprint: str, actor: str, *, roles: Iterable[str] = (),
                      permissions: Iterable[str] = (), expires_hours: float | None = None) -> Preauthorized:

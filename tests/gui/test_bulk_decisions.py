@@ -132,3 +132,22 @@ def test_single_row_actions_still_act_on_one_selected_row(qtbot, window, client)
     assert tab.review_action.isEnabled() and tab.delete_action.isEnabled()
     assert tab.grant_selected_action.text() == "Grant selected…"
     assert row_of(window, "pump9") == tab.selected()
+
+
+def test_a_request_replaced_by_an_impostor_after_the_confirmation_opened_is_not_granted(
+        qtbot, monkeypatch, window, client, service):
+    pending_sent(qtbot, window, client, "pump10", "pump11")
+    messages = told(monkeypatch)
+    select_all(window)
+
+    def an_impostor_replaces_one_then_grant(dialog):
+        service.delete("pump11", "another admin")
+        register(client, {**document("pump11"), "password": "impostor-pw"})  # same name, another request
+        dialog.confirm_button.click()
+
+    answer_bulk(monkeypatch, an_impostor_replaces_one_then_grant)
+    window.registrations_tab.grant_selected_action.trigger()
+    qtbot.waitUntil(lambda: len(messages) == 1)
+    assert messages[0].startswith("1 of 2 could not be granted:\npump11: the request of pump11 that was reviewed")
+    assert service.details("pump11").status == "pending"  # the impostor waits for a review of its own
+    qtbot.waitUntil(lambda: status_of(window, "pump10") == "granted")
