@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex
 
 from gui.display import local_time, shown
-from gui.table_model import Index, ListTableModel
+from gui.table_model import ListTableModel
 from server.views import AuditRecord
 
 # The audit table grows with every request; the window shows the recent part
@@ -32,17 +32,14 @@ class AuditModel(ListTableModel):
     def newest_id(self) -> int:
         return self._rows[0].id if self._rows else 0
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        record = self._rows[index.row()]
+    def display(self, record: AuditRecord, column: int) -> str:
         return (
             local_time(record.at),
             shown(record.actor),
             record.action,
             shown(record.username),
             shown(record.detail),
-        )[index.column()]
+        )[column]
 
     def add_newest(self, records: Sequence[AuditRecord]) -> None:
         """Put ``records`` (newest first, all newer than what is shown) on top."""

@@ -10,7 +10,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QGroupBox, QSizePolicy, QTableView, QVBoxLayout
 
 from gui.display import local_time
-from gui.table_model import Index, ListTableModel
+from gui.table_model import ListTableModel
 from server.lifecycle import CURRENT, REVOKED, CertificateView
 
 STATE, EXPIRES, ISSUED, SERIAL = range(4)
@@ -47,19 +47,16 @@ class CertificatesModel(ListTableModel):
     def certificate(self, row: int) -> CertificateView:
         return self._rows[row]
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        certificate = self._rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == STATE:
-                return state_text(certificate)
-            if column == EXPIRES:
-                return local_time(certificate.not_after)[:10]
-            if column == ISSUED:
-                return local_time(certificate.issued_at)[:10]
-            return certificate.serial
+    def display(self, certificate: CertificateView, column: int) -> str:
+        if column == STATE:
+            return state_text(certificate)
+        if column == EXPIRES:
+            return local_time(certificate.not_after)[:10]
+        if column == ISSUED:
+            return local_time(certificate.issued_at)[:10]
+        return certificate.serial
+
+    def styled(self, certificate: CertificateView, column: int, role: int):
         if role == Qt.ItemDataRole.ToolTipRole:
             return _summary(certificate)
         if role == Qt.ItemDataRole.FontRole and column == STATE and certificate.state == CURRENT:

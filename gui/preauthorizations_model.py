@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from PySide6.QtCore import QModelIndex, Qt
 
 from gui.display import fixed_font, local_time, permission_text, shown, spaced_hex
-from gui.table_model import Index, ListTableModel
+from gui.table_model import ROW_ROLE, ListTableModel
 from server.preauthorization import EXPIRED, UNUSED, USED
 from server.views import PreauthorizationView
 
-VIEW_ROLE = Qt.ItemDataRole.UserRole
+VIEW_ROLE = ROW_ROLE
 
 USERNAME, FINGERPRINT, ROLES, PERMISSIONS, EXPIRES, STATE = range(6)
 COLUMNS = ("Username", "Key fingerprint", "Roles", "Permissions", "Expires", "State")
@@ -49,15 +49,10 @@ class PreauthorizationsModel(ListTableModel):
         super().__init__(parent)
         self._rows: list[PreauthorizationView]
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        row = self._rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _display(row, column)
-        if role == VIEW_ROLE:
-            return row
+    def display(self, row: PreauthorizationView, column: int) -> str:
+        return _display(row, column)
+
+    def styled(self, row: PreauthorizationView, column: int, role: int):
         if role == Qt.ItemDataRole.FontRole and column == FINGERPRINT:
             return fixed_font()
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -20,12 +20,12 @@ from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from gui.display import fixed_font, local_time, shown
 from gui.expiry import expiry_state, expiry_text
 from gui.icons import expiry_icon, status_icon
-from gui.table_model import Index, ListTableModel
+from gui.table_model import ROW_ROLE, Index, ListTableModel
 from gui.theme import expiry_colour
 from server.statuses import VIA_EST
 from server.views import RegistrationSummary
 
-SUMMARY_ROLE = Qt.ItemDataRole.UserRole
+SUMMARY_ROLE = ROW_ROLE
 
 USERNAME, PAIRING, STATUS, VIA, ROLES, PERMISSIONS, KEY, SOURCE, REQUESTED, LAST_POLL, SERIAL, EXPIRES = range(12)
 COLUMNS = ("Username", "Pairing code", "Status", "Via", "Requested roles", "Permissions", "Key", "Source address",
@@ -99,15 +99,10 @@ class RegistrationsModel(ListTableModel):
 
     # ----------------------------------------------------------- reading
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        row = self._rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _display(row, column)
-        if role == SUMMARY_ROLE:
-            return row
+    def display(self, row: RegistrationSummary, column: int) -> str:
+        return _display(row, column)
+
+    def styled(self, row: RegistrationSummary, column: int, role: int):
         if column == EXPIRES:
             return self._expiry_data(row, role)
         if role == Qt.ItemDataRole.DecorationRole and column == STATUS:
