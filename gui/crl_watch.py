@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from gui.display import local_time
+from gui.periodic import PeriodicRead
 from gui.tasks import BackgroundTasks
 from server.service import RegistrationService
 
@@ -32,7 +33,7 @@ def crl_text(facts: CrlFacts) -> str:
     return f"CRL {facts.number} · next update {local_time(facts.next_update)[:16]}"
 
 
-class CrlWatch(QObject):
+class CrlWatch(PeriodicRead):
     """Reads the CRL's facts now and every minute; ``read`` carries them (``CrlFacts``)."""
 
     read = Signal(object)
@@ -40,19 +41,9 @@ class CrlWatch(QObject):
 
     def __init__(self, service: RegistrationService, tasks: BackgroundTasks, interval_ms: int = INTERVAL_MS,
                  parent: QObject | None = None):
-        super().__init__(parent)
+        super().__init__(interval_ms, parent)
         self._service, self._tasks = service, tasks
-        self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.poll)
         self._timer.timeout.connect(self.ticked)
-
-    def start(self) -> None:
-        self.poll()
-        self._timer.start()
-
-    def stop(self) -> None:
-        self._timer.stop()
 
     def poll(self) -> None:
         """Read the current CRL's facts (after whatever the worker is doing now)."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from gui.audit_model import MAX_ROWS as AUDIT_ROWS, AuditModel
+from gui.periodic import PeriodicRead
 from gui.registrations_model import RegistrationsModel
 from gui.tasks import BackgroundTasks
 from server.service import RegistrationService
@@ -42,7 +43,7 @@ def _read(service: RegistrationService, revision: int, audit_after: int) -> _Sna
     )
 
 
-class RegistrySync(QObject):
+class RegistrySync(PeriodicRead):
     """Polls what changed and applies it to the registrations and audit models."""
 
     status_read = Signal(object)  # RegistryStatus
@@ -52,23 +53,13 @@ class RegistrySync(QObject):
 
     def __init__(self, service: RegistrationService, tasks: BackgroundTasks, registrations: RegistrationsModel,
                  audit: AuditModel, interval_ms: int = POLL_INTERVAL_MS, parent: QObject | None = None):
-        super().__init__(parent)
+        super().__init__(interval_ms, parent)
         self._service, self._tasks = service, tasks
         self._registrations, self._audit = registrations, audit
         self._revision = 0
         self._reading = False
         self._read_again = False
         self._loaded = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.poll)
-
-    def start(self) -> None:
-        self.poll()
-        self._timer.start()
-
-    def stop(self) -> None:
-        self._timer.stop()
 
     def poll(self) -> None:
         """Read what changed now (or right after the read in progress)."""

@@ -116,12 +116,11 @@ class AgentProtocol:
     def whoami(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
                source: str) -> Authenticated | Refused:
         """A granted client by its certificate, else by its password (SPEC: whoami)."""
-        client = self._authenticate(certificate_der, credentials, source)
+        client = self._granted_client(certificate_der, credentials, source,
+                                      Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED))
         if isinstance(client, Refused):
             return client
         registration, method = client
-        if registration.status != GRANTED:
-            return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
         return Authenticated(registration.username, tuple(registration.granted_roles or ()),
                              permissions_of(registration.granted_permissions), method)
 
@@ -134,14 +133,21 @@ class AgentProtocol:
 
         ``same_subject``: the CSR's subject must equal the current certificate's, as
         EST's simplereenroll demands (RFC 7030 4.2.2); ``via`` marks the audit entry."""
-        client = self._authenticate(certificate_der, credentials, source)
+        client = self._granted_client(certificate_der, credentials, source,
+                                      Refused(NOT_GRANTED, RefusalKind.NOT_ALLOWED))
         if isinstance(client, Refused):
             return client
         registration, method = client
-        if registration.status != GRANTED:
-            return Refused(NOT_GRANTED, RefusalKind.NOT_ALLOWED)
         return renew_certificate(registration, method, csr_pem, source, via=via, same_subject=same_subject,
                                  ca=self._ca, clock=self._clock, lifecycle=self._lifecycle)
+
+    def _granted_client(self, certificate_der: bytes | None, credentials: tuple[str, str] | None, source: str,
+                        not_granted: Refused) -> tuple[RegistrationRecord, str] | Refused:
+        """The authenticated client and how it proved itself; ``not_granted`` when it is not granted."""
+        client = self._authenticate(certificate_der, credentials, source)
+        if isinstance(client, Refused):
+            return client
+        return client if client[0].status == GRANTED else not_granted
 
     def _authenticate(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
                       source: str) -> tuple[RegistrationRecord, str] | Refused:
