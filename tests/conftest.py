@@ -16,6 +16,7 @@ from wiring import open_registry, start_server
 from server.ca import CA_CERT_FILE
 from storage import close_db
 from tests.helpers import Client, FakeClock
+from tests.processes import Registry
 
 
 @pytest.fixture
@@ -54,3 +55,12 @@ def admin(service, tmp_path, capsys):
         out, err = capsys.readouterr()
         return status, out, err
     return run
+
+
+@pytest.fixture
+def registry(tmp_path) -> Registry:
+    """``main.py --headless`` as its own process on a fresh data folder; stopped (or killed) after."""
+    running = Registry(tmp_path)
+    running.start()
+    yield running
+    running.stop()

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import Registry
 from tests.raw_http import exchange, tls_connection
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
@@ -23,14 +22,6 @@ MIB = 1024 * 1024
 ATTACK_MIB = 48  # what an unbounded server would hold; far above the allowance
 ALLOWANCE_MIB = 8  # "a few MiB over its idle size"
 POST = b"POST /api/client-registry/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-
-
-@pytest.fixture
-def registry(tmp_path):
-    registry = Registry(tmp_path)
-    registry.start()
-    yield registry
-    registry.stop()
 
 
 def peak_kib(pid: int) -> int:

@@ -22,14 +22,6 @@ WAIT_SECONDS = 60
 DASH = shutil.which("dash")
 
 
-@pytest.fixture
-def registry(tmp_path):
-    running = Registry(tmp_path)
-    running.start()
-    yield running
-    running.stop()
-
-
 def script(registry: Registry, into: Path) -> Path:
     reply = requests.get(f"{registry.url}/api/client-registry/est-enroll.sh", verify=str(registry.ca_file),
                          timeout=30)

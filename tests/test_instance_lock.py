@@ -13,14 +13,6 @@ from server.instance_lock import LOCK_FILE, AlreadyRunning, claim
 from tests.processes import ROOT, Registry
 
 
-@pytest.fixture
-def registry(tmp_path):
-    running = Registry(tmp_path)
-    running.start()
-    yield running
-    running.kill()
-
-
 def test_a_second_headless_server_on_the_same_folder_says_so_in_one_line(registry):
     second = Registry(registry.folder)  # same data folder, another free port
     done = subprocess.run([sys.executable, "main.py", "--headless", "--host", "127.0.0.1", "--port",

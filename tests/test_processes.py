@@ -10,18 +10,9 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 
 from tests.helpers import Client, make_csr
 from tests.processes import ROOT, Registry, wait_until
-
-
-@pytest.fixture
-def registry(tmp_path):
-    running = Registry(tmp_path)
-    running.start()
-    yield running
-    running.kill()
 
 
 def test_headless_logs_where_it_listens_and_stops_cleanly_on_sigterm(registry):

@@ -3,7 +3,6 @@ username with its pairing code and key fingerprint, then one result per name."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontInfo
 
