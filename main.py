@@ -13,14 +13,20 @@ from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from wiring import DATA_DIR_VARIABLE, default_data_dir
+    from wiring import DATA_DIR_VARIABLE, DATABASE_VARIABLE, default_data_dir
 
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                       help=f"where the database and the CA live (default: ${DATA_DIR_VARIABLE}, "
                            f"else {default_data_dir()})")
+    data.add_argument("--database", default=argparse.SUPPRESS, metavar="URL",
+                      help="a PostgreSQL database that several instances share, "
+                           f"postgresql://USER:PASSWORD@HOST:PORT/DB (default: ${DATABASE_VARIABLE}, else the "
+                           "SQLite file in the data folder); the CA files stay in the data folder")
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__, parents=[data])
     parser.add_argument("--headless", action="store_true", help="run the server without the window")
+    parser.add_argument("--no-server", action="store_true",
+                        help="the window alone, on a registry that other instances serve")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     parser.add_argument("--port", type=int, default=8443, help="port to listen on; 0 picks a free one (default 8443)")
     parser.add_argument("--no-tls", action="store_true", help="plain HTTP, for local experiments only")
@@ -85,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         from wiring import default_data_dir
 
         args.data_dir = default_data_dir()
+    if not hasattr(args, "database"):
+        from wiring import default_database_url
+
+        args.database = default_database_url()
+    if args.headless and args.no_server:
+        parser.print_usage(sys.stderr)
+        print("main.py: error: --headless and --no-server leave nothing to run; choose one", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "admin":
@@ -122,24 +136,30 @@ def run_window(args: argparse.Namespace) -> int:
     if app is None:
         return 1
     try:
-        lock = claim(args.data_dir)  # held while this process serves
+        lock = None if args.no_server else claim(args.data_dir)  # held while this process serves
     except (AlreadyRunning, OSError) as error:
         return cannot_start(str(error))
     wake = close_on_signals(app)  # before the server starts: a signal may come at any moment after
+    server = None
     try:
-        service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url)
-        server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls,
-                              notify_url=args.notify_url)
+        service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url,
+                                database_url=args.database)
+        if not args.no_server:
+            server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls,
+                                  notify_url=args.notify_url)
     except (OSError, CaError, RegistryUnavailable) as error:
         wake.stop()
-        lock.release()
+        if lock is not None:
+            lock.release()
         return cannot_start(str(error))
     try:
-        return show_window(app, service, server.agent_urls)
+        return show_window(app, service, server.agent_urls if server else [])
     finally:
         wake.stop()
-        server.stop()  # whatever happened above: a live worker thread would keep the process alive
-        lock.release()
+        if server is not None:
+            server.stop()  # whatever happened above: a live worker thread would keep the process alive
+        if lock is not None:
+            lock.release()
 
 
 def run_headless(args: argparse.Namespace) -> int:
@@ -156,7 +176,8 @@ def run_headless(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     try:
         lock = claim(args.data_dir)  # held while this process serves
-        service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url)
+        service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url,
+                                database_url=args.database)
         server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls,
                               notify_url=args.notify_url)
     except (OSError, CaError, RegistryUnavailable, AlreadyRunning) as error:

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from common.api_paths import CRL_PATH
 from common.files import PUBLIC, check_private_folder, write_atomically
-from server.ca import CA_CERT_FILE, CaError, CertificateAuthority
+from server.ca import CA_CERT_FILE, CA_KEY_FILE, CaError, CertificateAuthority
 from server.chores import ChoreRunner, registry_chores
 from server.limits import Limits
 from server.service import Clock, RegistrationService
@@ -28,11 +28,12 @@ from server.tls import local_names, server_context
 from server.web.http_server import RegistryServer
 from server.web import est
 from server.web.json_api import create_app
-from storage import DATABASE_FILE, certificates, init_db, registrations
+from storage import DATABASE_FILE, certificates, init_db, registrations, registry_state
 
 log = logging.getLogger(__name__)
 
 DATA_DIR_VARIABLE = "CLIENT_REGISTRY_DATA_DIR"
+DATABASE_VARIABLE = "CLIENT_REGISTRY_DATABASE"
 CRL_FILE = "crl.pem"
 SETUP_LOCK_FILE = "setup.lock"
 
@@ -50,6 +51,12 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "client-registry"
 
 
+def default_database_url() -> str | None:
+    """``$CLIENT_REGISTRY_DATABASE`` (better than the command line for a URL with a
+    password, which other local users can read in the process list), else None: SQLite."""
+    return os.environ.get(DATABASE_VARIABLE) or None
+
+
 def wait_for_registry(data_dir: Path, seconds: float) -> bool:
     """Whether ``data_dir`` holds a registry, waiting up to ``seconds`` for one that a
     process starting at the same moment is still creating."""
@@ -62,14 +69,17 @@ def wait_for_registry(data_dir: Path, seconds: float) -> bool:
 
 
 def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Limits(),
-                  public_url: str | None = None) -> RegistrationService:
-    """The service over ``data_dir``: the folder, database and CA are created on first use,
-    and an older database is upgraded.
+                  public_url: str | None = None, database_url: str | None = None) -> RegistrationService:
+    """The service over ``data_dir`` and the database (the SQLite file in ``data_dir``, or the
+    PostgreSQL server of ``database_url``): the folder, database and CA are created on first
+    use, and an older database is upgraded.
 
-    A registry is never silently replaced: the CA is created only where the folder
-    holds no registry, once even when several processes start on a fresh folder
-    together (they take turns under a lock), and a folder whose CA files or
-    database went missing is refused with CaError naming what is missing.
+    A registry is never silently replaced: the CA is created only where neither the
+    folder nor the database holds a registry, once even when several processes start
+    on a fresh folder together (they take turns under a lock), and a folder whose CA
+    files or database went missing is refused with CaError naming what is missing.
+    The first process records the CA in the database; one whose CA differs is refused
+    (instances on one PostgreSQL are each given the same CA files).
     Raises ``UnsafePath`` (an OSError) for a folder another user owns or may write to.
     """
     data_dir = Path(data_dir)
@@ -77,17 +87,20 @@ def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Lim
     # Another local user's folder would hand them the CA key and the password hashes.
     check_private_folder(data_dir)
     with _setup_lock(data_dir):
-        database = data_dir / DATABASE_FILE
-        had_database = database.exists() and database.stat().st_size > 0
         present = CertificateAuthority.files_present(data_dir)
-        if present and not had_database:
-            raise CaError(f"{database} is missing or empty, but the CA is there: the registry's data is lost; "
-                          f"restore a backup, or move {', '.join(p.name for p in present)} away to start anew")
-        init_db(data_dir)
-        if present or registrations.count() or certificates.listed():
+        if database_url is None:
+            database = data_dir / DATABASE_FILE
+            if present and not (database.exists() and database.stat().st_size > 0):
+                raise CaError(f"{database} is missing or empty, but the CA is there: the registry's data is lost; "
+                              f"restore a backup, or move {', '.join(p.name for p in present)} away to start anew")
+        init_db(data_dir, database_url)
+        if present or registry_state.ca_recorded() or registrations.count() or certificates.listed():
             ca = CertificateAuthority.load(data_dir)
         else:
             ca = CertificateAuthority.create(data_dir, clock())
+        if registry_state.record_ca(ca.certificate_der) != ca.certificate_der:
+            raise CaError(f"the CA in {data_dir} is not the one this registry's database was opened with first; "
+                          f"give every instance the same {CA_KEY_FILE} and {CA_CERT_FILE}")
     crl_url = public_url.rstrip("/") + CRL_PATH if public_url else None
     return RegistrationService(ca, clock, limits, publish_crl=lambda der: publish_crl(data_dir, der),
                                crl_url=crl_url)

@@ -80,12 +80,15 @@ def _fingerprint(text: str) -> str:
 
 def run_admin(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
+    if args.database is not None and args.admin_command in ("backup", "restore"):
+        return _refuse("a PostgreSQL registry is backed up and restored with PostgreSQL's own tools "
+                       "(pg_dump and pg_restore) and copies of the data folder's CA files")
     try:
         if args.admin_command == "restore":
             return _restore(data_dir, args)
-        if not wait_for_registry(data_dir, REGISTRY_GRACE_SECONDS):
+        if args.database is None and not wait_for_registry(data_dir, REGISTRY_GRACE_SECONDS):
             return _refuse(f"there is no registry in {data_dir}; start the server once, or check --data-dir")
-        service = open_registry(data_dir)
+        service = open_registry(data_dir, database_url=args.database)
         if args.admin_command == "backup":
             print(backup(service, data_dir, args, _actor()))
             return 0

@@ -38,6 +38,10 @@ EXPLANATION_LINES = 2
 ICON_SIZE = 36
 
 
+# The window opened with --no-server: other instances serve the registry it shows.
+NOT_SERVING_TEXT = "the registry's instances (this window does not serve)"
+
+
 class RegistryStatePanel(QFrame):
     """Counts down from the last known deadline with the service's clock: no
     database read per tick. The server decides from the stored deadline, so
@@ -77,7 +81,7 @@ class RegistryStatePanel(QFrame):
         self.toggle_button.clicked.connect(self._toggle)
 
         self.urls = list(urls)
-        self.address_label = plain_label("\n".join(self.urls[:SHOWN_URLS]))
+        self.address_label = plain_label("\n".join(self.urls[:SHOWN_URLS]) or NOT_SERVING_TEXT)
         if len(self.urls) > SHOWN_URLS:
             self.address_label.setText("\n".join(self.urls[:SHOWN_URLS - 1])
                                        + f"\n… and {len(self.urls) - SHOWN_URLS + 1} more (hover to see all)")

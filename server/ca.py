@@ -65,6 +65,7 @@ class CertificateAuthority:
         self._key = key
         self.certificate = certificate
         self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        self.certificate_der = certificate.public_bytes(serialization.Encoding.DER)
         self.fingerprint = certificate_fingerprint(certificate)
 
     @staticmethod

@@ -52,7 +52,7 @@ from server.views import (
     ReviewedRequest,
 )
 from storage import StorageError as RegistryUnavailable
-from storage import close_db
+from storage import close_db, done_with_connection
 
 __all__ = [
     "Clock", "DEFAULT_OPEN_SECONDS", "MAX_OPEN_SECONDS", "MAX_REASON_CHARS", "Refused", "RegistrationService",
@@ -199,3 +199,7 @@ class RegistrationService:
         """Close the calling thread's database connection. For pooled threads that
         outlive their work while the database may be re-pointed (tests do)."""
         close_db()
+
+    def done_with_connection(self) -> None:
+        """The end of a request: a pooled database connection goes back to the pool."""
+        done_with_connection()

@@ -1,4 +1,4 @@
-"""Persistence for Client Registry: one SQLite file, no HTTP and no Qt."""
+"""Persistence for Client Registry: a SQLite file, or a shared PostgreSQL; no HTTP and no Qt."""
 
 from __future__ import annotations
 
@@ -8,21 +8,36 @@ from pathlib import Path
 
 from common.files import make_owner_only
 
-from storage.database import BUSY_TIMEOUT_SECONDS, PRAGMAS, close_db, db, read_snapshot, write_transaction
+from storage.database import (
+    BadDatabaseUrl,
+    close_db,
+    db,
+    done_with_connection,
+    is_shared,
+    open_postgresql,
+    open_sqlite,
+    read_snapshot,
+    redacted,
+    write_transaction,
+)
 from storage.errors import DatabaseUnavailable, PublicKeyTaken, StorageError, UsernameTaken
 from storage.migrations import SchemaTooNew, bring_up_to_date
 
 DATABASE_FILE = "registry.sqlite3"
 
 
-def init_db(data_dir: Path) -> int:
-    """Point the database at ``data_dir``; create or upgrade its schema (storage.migrations).
+def init_db(data_dir: Path, database_url: str | None = None) -> int:
+    """Point the database at the PostgreSQL server of ``database_url``, or else at the SQLite
+    file in ``data_dir``; create or upgrade its schema (storage.migrations).
 
     Returns the schema version found (0: a new database). Raises storage's own
-    errors for a damaged, read-only or newer database."""
-    path = Path(data_dir) / DATABASE_FILE
-    _make_owner_only_files(path)
-    db.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_SECONDS)
+    errors for a damaged, read-only, unreachable or newer database."""
+    if database_url is None:
+        path = Path(data_dir) / DATABASE_FILE
+        _make_owner_only_files(path)
+        open_sqlite(str(path))
+    else:
+        open_postgresql(database_url)
     with write_transaction():
         return bring_up_to_date()
 
@@ -32,6 +47,9 @@ def snapshot_database(target: Path) -> None:
     read and write it: SQLite's online backup copies every page under one read
     transaction, and in WAL mode that blocks no writer.
     https://www.sqlite.org/backup.html"""
+    if is_shared():
+        raise DatabaseUnavailable("a PostgreSQL registry is backed up by PostgreSQL's own tools "
+                                  "(pg_dump, or continuous archiving), not by this command")
     _make_owner_only_files(Path(target))
     copy = sqlite3.connect(target)
     try:
@@ -58,6 +76,7 @@ def _make_owner_only_files(path: Path) -> None:
 
 
 __all__ = [
-    "DATABASE_FILE", "DatabaseUnavailable", "PublicKeyTaken", "SchemaTooNew", "StorageError", "UsernameTaken",
-    "close_db", "db", "init_db", "read_snapshot", "snapshot_database", "write_transaction",
+    "DATABASE_FILE", "BadDatabaseUrl", "DatabaseUnavailable", "PublicKeyTaken", "SchemaTooNew", "StorageError",
+    "UsernameTaken", "close_db", "db", "done_with_connection", "init_db", "is_shared", "read_snapshot", "redacted",
+    "snapshot_database", "write_transaction",
 ]

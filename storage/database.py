@@ -1,16 +1,26 @@
-"""The registry's SQLite database: deferred until a data folder is known.
+"""The registry's database: a SQLite file in the data folder, or a PostgreSQL server that
+several instances share. Deferred until one of them is opened.
 
-One connection per thread (peewee keeps connection state thread-local and
-opens it on first use), WAL so that readers never wait for the writer, and a
-busy timeout so that the server, the window and the admin CLI can write to
-the same file from different processes.
+One connection per thread: peewee keeps connection state thread-local and opens
+it on first use. SQLite runs in WAL mode, so that readers never wait for the
+writer, with a busy timeout, so that the server, the window and the admin CLI
+can write to the same file from different processes. PostgreSQL connections come
+from a bounded pool, since 48 server threads per instance would otherwise hold
+48 of the server's connections each.
+
+Both give the same guarantee to the code above: a write transaction holds the
+registry's one write lock from its start, so a check-then-insert inside it is
+safe from races, whichever process or instance runs it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import urllib.parse
 
-from peewee import DatabaseError, SqliteDatabase
+from peewee import DatabaseError, DatabaseProxy, SqliteDatabase
+from playhouse.db_url import parse as parse_url
+from playhouse.pool import PooledPostgresqlDatabase
 
 from storage.errors import StorageError, translate
 
@@ -23,29 +33,95 @@ PRAGMAS = {
     "foreign_keys": 1,
 }
 BUSY_TIMEOUT_SECONDS = 15
+# Per instance; a thread waits up to the busy timeout for one to come free.
+POOL_CONNECTIONS = 16
+POSTGRESQL_SCHEMES = ("postgresql", "postgres")
+# pg_advisory_xact_lock's key for the write lock: any constant, the same in every instance.
+WRITE_LOCK_KEY = 0x436C_5265_6769  # "ClRegi"
 
-db = SqliteDatabase(None)
+db = DatabaseProxy()
+
+
+class BadDatabaseUrl(StorageError):
+    """A --database URL this release cannot use; the message says why."""
+
+
+def open_sqlite(path: str) -> None:
+    _use(SqliteDatabase(path, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_SECONDS))
+
+
+def open_postgresql(url: str) -> None:
+    """Point the database at the PostgreSQL server of ``url`` (postgresql://USER:PASSWORD@HOST:PORT/DB)."""
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme not in POSTGRESQL_SCHEMES:
+        raise BadDatabaseUrl(f"the database URL must start with postgresql://, not {scheme or 'nothing'}://")
+    parameters = parse_url(url)
+    if not parameters.get("database"):
+        raise BadDatabaseUrl(f"the database URL names no database: {redacted(url)}")
+    _use(PooledPostgresqlDatabase(
+        max_connections=POOL_CONNECTIONS, timeout=BUSY_TIMEOUT_SECONDS, stale_timeout=300,
+        # Times are epoch seconds: peewee's FLOAT is PostgreSQL's 4-byte REAL, which
+        # would round them to minutes.
+        field_types={"FLOAT": "DOUBLE PRECISION"},
+        connect_timeout=BUSY_TIMEOUT_SECONDS, **parameters))
+
+
+def _use(database) -> None:
+    """Point ``db`` at ``database``, closing what this process had open on the previous one."""
+    previous = db.obj
+    close_db()
+    if isinstance(previous, PooledPostgresqlDatabase):
+        previous.close_all()
+    db.initialize(database)
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, fit for a log line or an error message."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+
+
+def is_shared() -> bool:
+    """Whether the database is a server that other instances may be using too."""
+    return not isinstance(db.obj, SqliteDatabase)
 
 
 def close_db() -> None:
     """Close this thread's connection, if it has one."""
-    if not db.is_closed():
+    if db.obj is not None and not db.is_closed():
         db.close()
+
+
+def done_with_connection() -> None:
+    """The end of a request: a pooled connection goes back to the pool for other threads.
+    A SQLite connection stays with its thread, where reopening it would cost more."""
+    if is_shared():
+        close_db()
 
 
 @contextlib.contextmanager
 def write_transaction():
-    """A transaction that takes the write lock up front; storage errors, not peewee's.
+    """A transaction that takes the registry's write lock up front; storage errors, not peewee's.
 
-    A deferred transaction that reads and then writes fails at once with
+    SQLite: a deferred transaction that reads and then writes fails at once with
     SQLITE_BUSY when another connection wrote in between; IMMEDIATE waits for
-    the lock (up to the busy timeout) instead. Holding the write lock also
-    makes a check-then-insert inside it safe from races.
+    the lock (up to the busy timeout) instead.
     https://www.sqlite.org/lang_transaction.html#deferred_immediate_and_exclusive_transactions
+    PostgreSQL: a transaction-scoped advisory lock plays the same part for every
+    instance, and in READ COMMITTED each statement after it sees what the
+    previous holder committed. https://www.postgresql.org/docs/15/explicit-locking.html#ADVISORY-LOCKS
     """
     try:
-        with db.atomic("IMMEDIATE"):
-            yield
+        if is_shared():
+            with db.atomic():
+                db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                yield
+        else:
+            with db.atomic("IMMEDIATE"):
+                yield
     except StorageError:
         raise
     except DatabaseError as error:
@@ -56,7 +132,23 @@ def write_transaction():
 def read_snapshot():
     """Several reads that see one state of the database."""
     try:
-        with db.atomic():
+        with db.atomic(isolation_level="REPEATABLE READ") if is_shared() else db.atomic():
             yield
     except DatabaseError as error:
         raise translate(error) from error
+
+
+def create_collations() -> None:
+    """Usernames compare without regard to case (``collation="NOCASE"`` in storage.models).
+    SQLite has NOCASE built in; on PostgreSQL an ICU collation of that name does the
+    same for ASCII names, in comparisons and in unique indexes alike.
+    https://www.postgresql.org/docs/15/collation.html#COLLATION-NONDETERMINISTIC"""
+    if is_shared():
+        db.execute_sql("CREATE COLLATION IF NOT EXISTS nocase "
+                       "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)")
+
+
+def json_array_length(column: str) -> str:
+    """SQL for the length of the JSON array stored as text in ``column``."""
+    return f"json_array_length({column}::json)" if is_shared() else f"json_array_length({column})"
+

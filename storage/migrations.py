@@ -7,6 +7,7 @@ several processes starting on one folder at once upgrade it exactly once. A
 database stamped with a newer version than this release knows is refused:
 running old code on a newer schema could lose what the newer release keeps.
 
+PostgreSQL databases start at the current version (release 1 had only SQLite).
 Release 1 had no version stamp; a database with a ``registration`` table and
 no ``schema_version`` table is version 1. Steps use peewee's ``playhouse.migrate``
 so they stay portable, and ``tests/test_upgrade.py`` checks that an upgraded
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from playhouse.migrate import SchemaMigrator, migrate
 
-from storage.database import db
+from storage.database import create_collations, db
 from storage.errors import StorageError
 from storage.models import (
     MODELS,
@@ -29,7 +30,7 @@ from storage.models import (
     SchemaVersion,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class SchemaTooNew(StorageError):
@@ -41,6 +42,7 @@ def bring_up_to_date() -> int:
     Call inside a write transaction."""
     tables = set(db.get_tables())
     if "registration" not in tables:
+        create_collations()
         db.create_tables(MODELS, safe=True)
         _stamp(SCHEMA_VERSION)
         RegistryState.insert(id=RegistryState.SINGLETON_ID).on_conflict_ignore().execute()
@@ -57,7 +59,8 @@ def bring_up_to_date() -> int:
 
 def _stamp(version: int) -> None:
     db.create_tables([SchemaVersion], safe=True)
-    SchemaVersion.insert(id=SchemaVersion.SINGLETON_ID, version=version).on_conflict_replace().execute()
+    SchemaVersion.insert(id=SchemaVersion.SINGLETON_ID, version=version).on_conflict(
+        conflict_target=[SchemaVersion.id], update={SchemaVersion.version: version}).execute()
 
 
 def _to_2_certificates_kept() -> None:
@@ -65,7 +68,7 @@ def _to_2_certificates_kept() -> None:
     delete; ids could be reused. Certificates get their own table (each granted
     one copied there), the registry remembers the highest id it handed out, and
     the CRL's state gets a home."""
-    migrator = SchemaMigrator.from_database(db)
+    migrator = SchemaMigrator.from_database(db.obj)
     db.create_tables([Certificate])
     migrate(
         migrator.add_column("registry_state", "last_registration_id", RegistryState.last_registration_id),
@@ -91,16 +94,23 @@ def _to_2_certificates_kept() -> None:
 def _to_3_enrolled_via() -> None:
     """EST (RFC 7030) arrived beside the JSON API: each registration remembers which
     one it came through. Every earlier registration came through the JSON API."""
-    migrator = SchemaMigrator.from_database(db)
+    migrator = SchemaMigrator.from_database(db.obj)
     migrate(migrator.add_column("registration", "enrolled_via", Registration.enrolled_via))
 
 
 def _to_4_fleets() -> None:
     """Fleets: each request gets a pairing code (earlier ones have none), devices can be
     pre-authorised, and events wait in an outbox until the notifier sends them."""
-    migrator = SchemaMigrator.from_database(db)
+    migrator = SchemaMigrator.from_database(db.obj)
     migrate(migrator.add_column("registration", "pairing_code", Registration.pairing_code))
     db.create_tables([Preauthorization, Notification])
 
 
-_STEPS = {2: _to_2_certificates_kept, 3: _to_3_enrolled_via, 4: _to_4_fleets}
+def _to_5_ca_recorded() -> None:
+    """Several instances may share one database: the CA they must all sign with is
+    recorded there (by the first process to open the registry after the upgrade)."""
+    migrator = SchemaMigrator.from_database(db.obj)
+    migrate(migrator.add_column("registry_state", "ca_certificate", RegistryState.ca_certificate))
+
+
+_STEPS = {2: _to_2_certificates_kept, 3: _to_3_enrolled_via, 4: _to_4_fleets, 5: _to_5_ca_recorded}

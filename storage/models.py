@@ -59,6 +59,9 @@ class RegistryState(BaseModel):
     crl_number = IntegerField(default=0)
     crl_der = BlobField(null=True)
     crl_next_update = FloatField(null=True)
+    # The CA's certificate (DER), recorded by the first process to open the registry:
+    # every instance on a shared database must sign with this one CA.
+    ca_certificate = BlobField(null=True)
 
 
 class SchemaVersion(BaseModel):

@@ -8,26 +8,29 @@ it is given.
 
 from __future__ import annotations
 
-import functools
 import json
 
-from storage.database import db, write_transaction
+from storage.compiled import compiled
+from storage.database import db, json_array_length, write_transaction
 from storage.errors import PublicKeyTaken, UsernameTaken, translated
 from storage.models import Registration
 from storage.records import RegistrationRecord
 from storage.registry_state import next_registration_id, next_revision
 
-# Plain SQL: the window reads 10,000 of these at start, and counting the
-# permissions in SQLite spares decoding each row's permission list. Columns in
-# the order of server.views.RegistrationSummary; the certificate is the newest
-# unrevoked one.
-_SUMMARY_SQL = (
-    "SELECT r.id, r.username, r.status, r.roles, json_array_length(r.permissions), r.key_description, "
-    "r.source_address, r.requested_at, r.last_poll_at, c.serial, c.not_after, r.revision, r.enrolled_via, "
-    "r.pairing_code "
-    "FROM registration r LEFT JOIN certificate c ON c.id = "
-    "(SELECT MAX(id) FROM certificate WHERE registration_id = r.id AND revoked_at IS NULL)"
-)
+
+@compiled
+def _summary_sql() -> str:
+    """Plain SQL: the window reads 10,000 of these at start, and counting the
+    permissions in the database spares decoding each row's permission list. Columns
+    in the order of server.views.RegistrationSummary; the certificate is the newest
+    unrevoked one."""
+    return (
+        f"SELECT r.id, r.username, r.status, r.roles, {json_array_length('r.permissions')}, r.key_description, "
+        "r.source_address, r.requested_at, r.last_poll_at, c.serial, c.not_after, r.revision, r.enrolled_via, "
+        "r.pairing_code "
+        "FROM registration r LEFT JOIN certificate c ON c.id = "
+        "(SELECT MAX(id) FROM certificate WHERE registration_id = r.id AND revoked_at IS NULL)"
+    )
 
 
 @translated
@@ -46,9 +49,8 @@ def find_by_key(key_fingerprint: str) -> RegistrationRecord | None:
     return _one_by("key_fingerprint", key_fingerprint)
 
 
-# peewee compiles a query anew on every call, which for this wide table costs
-# many times the lookup itself. Every poll looks a registration up, and the
-# poll-flush chore writes every poll's time: those statements are compiled once.
+# Every poll looks a registration up, and the poll-flush chore writes every
+# poll's time: those statements are compiled once (storage.compiled).
 
 def _one_by(column: str, value: str) -> RegistrationRecord | None:
     row = db.execute_sql(_select_by(column), (value,)).fetchone()
@@ -61,17 +63,19 @@ def _record(row: tuple) -> RegistrationRecord:
                                  for field, stored in zip(Registration._meta.sorted_fields, row)})
 
 
-@functools.cache
+@compiled
 def _select_by(column: str) -> str:
     """The SQL of "the registration whose ``column`` is ?", its columns in model order."""
     sql, _ = Registration.select().where(getattr(Registration, column) == "").sql()
     return sql
 
 
-@functools.cache
+@compiled
 def _update_last_poll() -> str:
+    """Never moves a last-poll time backwards: instances flush their polls independently,
+    and one may write an older poll of an agent after another wrote a newer one."""
     sql, _ = Registration.update(last_poll_at=0.0, last_poll_address="", revision=0).where(
-        Registration.id == 0).sql()
+        (Registration.id == 0) & (Registration.last_poll_at < 0.0)).sql()
     return sql
 
 
@@ -99,9 +103,9 @@ def record_polls(polls: dict[int, tuple[float, str]]) -> None:
     ``{registration id: (time, address)}``."""
     with write_transaction():
         revision = next_revision()
-        db.connection().executemany(
+        db.cursor().executemany(
             _update_last_poll(),
-            [(at, address, revision, registration_id) for registration_id, (at, address) in polls.items()])
+            [(at, address, revision, registration_id, at) for registration_id, (at, address) in polls.items()])
 
 
 @translated
@@ -154,16 +158,16 @@ def remove(registration_id: int, only_if_status: str | None = None) -> bool:
 
 @translated
 def summaries(status: str | None = None, changed_after: int | None = None) -> list[tuple]:
-    """Rows for list views (columns as in ``_SUMMARY_SQL``, roles as a tuple), oldest request first."""
+    """Rows for list views (columns as in ``_summary_sql``, roles as a tuple), oldest request first."""
     conditions, parameters = [], []
     if status is not None:
-        conditions.append("r.status = ?")
+        conditions.append(f"r.status = {db.param}")
         parameters.append(status)
     if changed_after is not None:
-        conditions.append("r.revision > ?")
+        conditions.append(f"r.revision > {db.param}")
         parameters.append(changed_after)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    cursor = db.execute_sql(f"{_SUMMARY_SQL}{where} ORDER BY r.requested_at, r.id", parameters)
+    cursor = db.execute_sql(f"{_summary_sql()}{where} ORDER BY r.requested_at, r.id", parameters)
     return [(row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:]) for row in cursor]
 
 

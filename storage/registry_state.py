@@ -1,7 +1,8 @@
-"""The registry's one row of state: the open/locked deadline, its counters, the current CRL."""
+"""The registry's one row of state: the open/locked deadline, its counters, the current CRL, its CA."""
 
 from __future__ import annotations
 
+from storage.database import write_transaction
 from storage.errors import translated
 from storage.models import RegistryState
 
@@ -60,3 +61,20 @@ def current_crl() -> tuple[int, bytes | None, float | None]:
 def store_crl(number: int, der: bytes, next_update: float) -> None:
     """Record a newly issued CRL; call inside the write transaction that chose ``number``."""
     RegistryState.update(crl_number=number, crl_der=der, crl_next_update=next_update).where(_THE_ROW).execute()
+
+
+@translated
+def record_ca(certificate_der: bytes) -> bytes:
+    """The CA certificate recorded for this registry: ``certificate_der`` if none was yet
+    (then it is recorded), else the one recorded first."""
+    with write_transaction():
+        recorded = RegistryState.select(RegistryState.ca_certificate).where(_THE_ROW).scalar()
+        if recorded is None:
+            RegistryState.update(ca_certificate=certificate_der).where(_THE_ROW).execute()
+            return certificate_der
+        return bytes(recorded)
+
+
+@translated
+def ca_recorded() -> bool:
+    return RegistryState.select(RegistryState.ca_certificate).where(_THE_ROW).scalar() is not None

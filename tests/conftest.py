@@ -16,7 +16,25 @@ from wiring import open_registry, start_server
 from server.ca import CA_CERT_FILE
 from storage import close_db
 from tests.helpers import Client, FakeClock
+from tests.postgres import start_postgres
 from tests.processes import Registry
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of the tests' own, for the whole run (skipped where there is none)."""
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database_url(request) -> str | None:
+    """None (the SQLite file in the data folder), or a new PostgreSQL database's URL
+    where the test is parametrised with "postgresql" (``tests.postgres.both_databases``)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return None
+    return request.getfixturevalue("postgres").new_database()
 
 
 @pytest.fixture
@@ -25,9 +43,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def service(tmp_path, clock):
-    """The registration service over a fresh data folder, with the fake clock."""
-    registry = open_registry(tmp_path / "data", clock)
+def service(tmp_path, clock, database_url):
+    """The registration service over a fresh data folder and database, with the fake clock."""
+    registry = open_registry(tmp_path / "data", clock, database_url=database_url)
     yield registry
     close_db()
 
@@ -47,11 +65,13 @@ def client(server, tmp_path) -> Client:
 
 
 @pytest.fixture
-def admin(service, tmp_path, capsys):
-    """Run ``main.py admin …`` in-process on the service's data folder: (exit status, stdout, stderr)."""
+def admin(service, tmp_path, capsys, database_url):
+    """Run ``main.py admin …`` in-process on the service's data folder and database:
+    (exit status, stdout, stderr)."""
+    database = ["--database", database_url] if database_url else []
     def run(*arguments: str):
         capsys.readouterr()
-        status = main(["admin", "--data-dir", str(tmp_path / "data"), *arguments])
+        status = main(["admin", "--data-dir", str(tmp_path / "data"), *database, *arguments])
         out, err = capsys.readouterr()
         return status, out, err
     return run

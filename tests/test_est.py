@@ -16,6 +16,9 @@ import pytest
 from server.ca import CA_CERT_FILE
 from tests.helpers import Reply
 from tests.processes import ROOT
+from tests.postgres import both_databases
+
+pytestmark = both_databases
 
 EST = "/.well-known/est"
 TIMEOUT = 30
@@ -168,16 +171,17 @@ def test_simpleenroll_refuses_a_cn_that_is_not_the_username_a_rejected_request_a
     assert again.status == 403
 
 
-def admin_crl(data_dir: Path, into: Path) -> Path:
+def admin_crl(data_dir: Path, database_url: str | None, into: Path) -> Path:
     """The CRL as ``main.py admin crl`` prints it."""
-    done = subprocess.run([sys.executable, "main.py", "admin", "--data-dir", str(data_dir), "crl"], cwd=ROOT,
+    database = ["--database", database_url] if database_url else []
+    done = subprocess.run([sys.executable, "main.py", "admin", "--data-dir", str(data_dir), *database, "crl"], cwd=ROOT,
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
     into.write_text(done.stdout)
     return into
 
 
-def test_simplereenroll_over_mutual_tls_supersedes_the_old_certificate(est, service, tmp_path):
+def test_simplereenroll_over_mutual_tls_supersedes_the_old_certificate(est, service, tmp_path, database_url):
     service.open("tester")
     key = est.key("gw04")
     csr = est.csr(key, "/CN=gw04")
@@ -197,7 +201,7 @@ def test_simplereenroll_over_mutual_tls_supersedes_the_old_certificate(est, serv
     assert renewed.headers["content-type"] == "application/pkcs7-mime; smime-type=certs-only"
     new = est.save(renewed, "gw04-new.crt")
     assert new.read_text() != old.read_text()
-    crl = admin_crl(tmp_path / "data", tmp_path / "crl.pem")
+    crl = admin_crl(tmp_path / "data", database_url, tmp_path / "crl.pem")
     revoked = est.verify(old, "-crl_check", "-CRLfile", str(crl))
     assert revoked.returncode != 0 and b"certificate revoked" in revoked.stdout + revoked.stderr
     current = est.verify(new, "-crl_check", "-CRLfile", str(crl))

@@ -8,6 +8,9 @@ import subprocess
 
 from common.fingerprints import key_fingerprint
 from tests.helpers import make_csr, make_key
+from tests.postgres import both_databases
+
+pytestmark = both_databases
 
 CODE = re.compile(r"[34679ACEFGHKMNPRTWXY]{4}-[34679ACEFGHKMNPRTWXY]{4}")
 

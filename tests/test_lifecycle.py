@@ -15,6 +15,9 @@ from server.ca import CA_CERT_FILE
 from server.outcomes import Refused
 from tests.helpers import Client, key_pem, make_csr
 from wiring import CRL_FILE, open_registry
+from tests.postgres import both_databases
+
+pytestmark = both_databases
 
 PASSWORD = "s3cret-pw"
 CRL = "/api/client-registry/crl"
@@ -225,8 +228,9 @@ def test_renewal_refusals(device, service, client, case, status, message):
     assert [view.state for view in service.certificates("alice")] == ["current"]
 
 
-def test_public_url_names_the_crl_distribution_point(tmp_path, clock):
-    service = open_registry(tmp_path / "data", clock, public_url="https://registry.plant.example:8443")
+def test_public_url_names_the_crl_distribution_point(tmp_path, clock, database_url):
+    service = open_registry(tmp_path / "data", clock, public_url="https://registry.plant.example:8443",
+                            database_url=database_url)
     service.open("tester")
     from server.validation import parse_registration
 

@@ -9,6 +9,9 @@ from wiring import open_registry, start_server
 from server.ca import CA_CERT_FILE
 from storage import close_db
 from tests.helpers import Client, make_csr
+from tests.postgres import both_databases
+
+pytestmark = both_databases
 
 
 def agent(username="alice", password="s3cret-pw", **extra):
@@ -97,10 +100,10 @@ def test_granted_without_csr_gets_credentials_but_no_certificate(service, client
     assert granted.json["caCertificate"] == service.ca.certificate_pem
 
 
-def test_state_survives_a_server_restart(tmp_path, clock):
+def test_state_survives_a_server_restart(tmp_path, clock, database_url):
     data = tmp_path / "data"
     csr, _ = make_csr("alice")
-    service = open_registry(data, clock)
+    service = open_registry(data, clock, database_url=database_url)
     server = start_server(service, data, "127.0.0.1", 0)
     try:
         client = Client(server.url, data / CA_CERT_FILE)
@@ -113,7 +116,7 @@ def test_state_survives_a_server_restart(tmp_path, clock):
         server.stop()
         close_db()
 
-    service = open_registry(data, clock)
+    service = open_registry(data, clock, database_url=database_url)
     server = start_server(service, data, "127.0.0.1", 0)
     try:
         client = Client(server.url, data / CA_CERT_FILE)
@@ -147,9 +150,9 @@ def test_every_step_is_in_the_audit_trail(service, client):
     ]
 
 
-def test_last_polls_reach_the_database_in_batches_and_on_stop(tmp_path, clock):
+def test_last_polls_reach_the_database_in_batches_and_on_stop(tmp_path, clock, database_url):
     data = tmp_path / "data"
-    service = open_registry(data, clock)
+    service = open_registry(data, clock, database_url=database_url)
     server = start_server(service, data, "127.0.0.1", 0)
     try:
         client = Client(server.url, data / CA_CERT_FILE)

@@ -10,6 +10,9 @@ import pytest
 
 from storage.models import AuditEntry, Registration, RegistryState
 from tests.helpers import make_csr
+from tests.postgres import both_databases
+
+pytestmark = both_databases
 
 GOOD = {"username": "alice", "password": "s3cret-pw"}
 

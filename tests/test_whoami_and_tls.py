@@ -11,6 +11,9 @@ from cryptography.hazmat.primitives import serialization
 
 from server.ca import CA_CERT_FILE, CertificateAuthority
 from tests.helpers import Client, key_pem, make_csr
+from tests.postgres import both_databases
+
+pytestmark = both_databases
 
 PASSWORD = "s3cret-pw"
 WHOAMI = "/api/auth/whoami"

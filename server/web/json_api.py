@@ -35,6 +35,7 @@ def create_app(service: RegistrationService, *adapters: Callable[[Bottle, Regist
     """The JSON API's app; each of ``adapters`` (another wire format, such as
     ``server.web.est.add_routes``) then adds its own routes to it."""
     app = Bottle()
+    app.add_hook("after_request", service.done_with_connection)
     openapi_document = openapi_document_bytes()
 
     @app.post(REGISTER_PATH)
