@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from common.api_paths import CRL_PATH
 from common.files import PUBLIC, check_private_folder, write_atomically
 from server.ca import CA_CERT_FILE, CA_KEY_FILE, CaError, CertificateAuthority
-from server.chores import ChoreRunner, registry_chores
+from server.chores import ChoreLeases, ChoreRunner, registry_chores
 from server.limits import Limits
 from server.service import Clock, RegistrationService
 from server.tls import local_names, server_context
@@ -167,7 +167,7 @@ def start_server(service: RegistrationService, data_dir: Path, host: str, port: 
     service.crl()  # the first CRL (and crl.pem) exists before the first request
     running = RunningRegistry(_build_server(service, data_dir, host, port, tls, wrap_app),
                               ChoreRunner(registry_chores(service, notify_url=notify_url),
-                                          release=service.release_connection))
+                                          release=service.release_connection, leases=ChoreLeases(service.clock)))
     running.start()
     return running
 

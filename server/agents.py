@@ -18,7 +18,7 @@ from server.ca import CertificateAuthority
 from server.csr import CsrError, check_csr
 from server.hashing_queue import HashingBusy, HashingQueue
 from server.lifecycle import CertificateLifecycle
-from server.limits import FailedAttempts, Limits, Throttle
+from server.limits import FailedAttempts, Limits, Throttle, counting_windows
 from server.notifications import PENDING_EVENT, queue
 from server.outcomes import (
     UNAVAILABLE_RETRY_AFTER,
@@ -97,8 +97,10 @@ class AgentProtocol:
         self._lifecycle = lifecycle
         self._is_open = is_open
         self._verified = VerifiedPasswords(capacity=registrations.count)
-        self._failures = FailedAttempts(limits, clock)
-        self._new_requests = Throttle(limits.new_requests_per_address, limits.new_request_window_seconds, clock)
+        windows = counting_windows()
+        self._failures = FailedAttempts(limits, clock, windows)
+        self._new_requests = Throttle(limits.new_requests_per_address, limits.new_request_window_seconds, clock,
+                                      name="new-requests-per-address", windows=windows)
         self.polls = PollLog()
         self._hashing = HashingQueue(limits.registrations_hashing_at_once, HASHING_THREADS, hash_seconds, clock)
         self._pacing = PollPacing(functools.partial(registrations.count_with_status, PENDING), clock,

@@ -52,7 +52,7 @@ from server.views import (
     ReviewedRequest,
 )
 from storage import StorageError as RegistryUnavailable
-from storage import close_db, done_with_connection
+from storage import close_db, done_with_connection, rate_windows
 
 __all__ = [
     "Clock", "DEFAULT_OPEN_SECONDS", "MAX_OPEN_SECONDS", "MAX_REASON_CHARS", "Refused", "RegistrationService",
@@ -192,8 +192,10 @@ class RegistrationService:
     def reissue_crl_if_due(self) -> CrlInfo | None:
         return self._lifecycle.reissue_if_due()
 
-    def prune_notifications(self) -> int:
-        return prune(self.clock())
+    def prune_records(self) -> int:
+        """Forget notifications sent or given up long ago and rate-limit windows long over."""
+        now = self.clock()
+        return prune(now) + rate_windows.prune(now - self.limits.longest_window_seconds)
 
     def release_connection(self) -> None:
         """Close the calling thread's database connection. For pooled threads that

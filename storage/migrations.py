@@ -23,8 +23,10 @@ from storage.errors import StorageError
 from storage.models import (
     MODELS,
     Certificate,
+    ChoreLease,
     Notification,
     Preauthorization,
+    RateWindow,
     Registration,
     RegistryState,
     SchemaVersion,
@@ -106,11 +108,13 @@ def _to_4_fleets() -> None:
     db.create_tables([Preauthorization, Notification])
 
 
-def _to_5_ca_recorded() -> None:
+def _to_5_instances() -> None:
     """Several instances may share one database: the CA they must all sign with is
-    recorded there (by the first process to open the registry after the upgrade)."""
+    recorded there (by the first process to open the registry after the upgrade), rate
+    limits count there, and chores that must run once are leased there."""
     migrator = SchemaMigrator.from_database(db.obj)
     migrate(migrator.add_column("registry_state", "ca_certificate", RegistryState.ca_certificate))
+    db.create_tables([RateWindow, ChoreLease])
 
 
-_STEPS = {2: _to_2_certificates_kept, 3: _to_3_enrolled_via, 4: _to_4_fleets, 5: _to_5_ca_recorded}
+_STEPS = {2: _to_2_certificates_kept, 3: _to_3_enrolled_via, 4: _to_4_fleets, 5: _to_5_instances}

@@ -162,6 +162,24 @@ class Notification(BaseModel):
     sent_at = FloatField(null=True)
 
 
+class RateWindow(BaseModel):
+    """A rate limit's count of events for one key (a throttle's name and, say, an address)
+    since the window started: shared by the instances on one database (server.limits)."""
+
+    key = CharField(max_length=200, primary_key=True)
+    started_at = FloatField(index=True)
+    events = IntegerField()
+
+
+class ChoreLease(BaseModel):
+    """Which instance does a chore that must run once for the registry, and until when
+    (server.chores): another takes it over when the holder stops renewing."""
+
+    name = CharField(max_length=32, primary_key=True)
+    holder = CharField(max_length=128)
+    until = FloatField()
+
+
 class AuditEntry(BaseModel):
     """Who did what, when: requests, open, lock, grant, reject, delete, expiry."""
 
@@ -173,4 +191,5 @@ class AuditEntry(BaseModel):
     detail = TextField(default="")
 
 
-MODELS = [SchemaVersion, RegistryState, Registration, Certificate, AuditEntry, Preauthorization, Notification]
+MODELS = [SchemaVersion, RegistryState, Registration, Certificate, AuditEntry, Preauthorization, Notification,
+          RateWindow, ChoreLease]

@@ -18,6 +18,7 @@ from storage import close_db
 from tests.helpers import Client, FakeClock
 from tests.postgres import start_postgres
 from tests.processes import Registry
+from tests.receiver import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +85,17 @@ def registry(tmp_path) -> Registry:
     running.start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def receiver():
+    """Make local receivers for notifications: ``receiver(failures=0)``; closed after."""
+    made = []
+
+    def make(failures: int = 0) -> Receiver:
+        made.append(Receiver(failures))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.close()

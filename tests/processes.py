@@ -4,6 +4,7 @@ in a subprocess, and ``main.py admin`` over the same data folder."""
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import socket
@@ -39,8 +40,10 @@ def free_port() -> int:
 class Registry:
     """``main.py --headless`` in a subprocess on a fixed free port, restartable."""
 
-    def __init__(self, folder: Path, *extra_arguments: str, open_files: int | None = None, root: Path = ROOT):
-        """``root``: where main.py is (another release's checkout, for upgrade tests)."""
+    def __init__(self, folder: Path, *extra_arguments: str, open_files: int | None = None, root: Path = ROOT,
+                 environment: dict[str, str] | None = None):
+        """``root``: where main.py is (another release's checkout, for upgrade tests);
+        ``environment``: variables for the server and the admin CLI beside the tests' own."""
         self.root = root
         self.folder = folder
         self.data_dir = folder / "data"
@@ -48,6 +51,7 @@ class Registry:
         self.url = f"https://127.0.0.1:{self.port}"
         self.extra_arguments = extra_arguments
         self.open_files = open_files  # a hard RLIMIT_NOFILE for the server, as on a stock system
+        self.environment = {**os.environ, **(environment or {})}
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
@@ -61,7 +65,8 @@ class Registry:
             self.process = subprocess.Popen(
                 [sys.executable, "main.py", "--headless", "--host", "127.0.0.1", "--port", str(self.port),
                  "--data-dir", str(self.data_dir), *self.extra_arguments],
-                cwd=self.root, stdout=subprocess.DEVNULL, stderr=stream, preexec_fn=self._limit_open_files)
+                cwd=self.root, stdout=subprocess.DEVNULL, stderr=stream, preexec_fn=self._limit_open_files,
+                env=self.environment)
         wait_until(lambda: f"listening on {self.url}" in self.log.read_text() or self.process.poll() is not None,
                    "the server to listen")
         assert self.process.poll() is None, self.log.read_text()
@@ -89,7 +94,8 @@ class Registry:
 
     def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         done = subprocess.run([sys.executable, "main.py", "admin", "--data-dir", str(self.data_dir), *args],
-                              cwd=self.root, capture_output=True, text=True, timeout=WAIT_SECONDS)
+                              cwd=self.root, capture_output=True, text=True, timeout=WAIT_SECONDS,
+                              env=self.environment)
         if check:
             assert done.returncode == 0, done.stderr
         return done

@@ -1,0 +1,137 @@
+"""Several headless instances on one PostgreSQL database: every rule of the registry holds
+across them as on one (SPEC, "More than one machine"). Real processes, a real server."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from server.ca import CA_CERT_FILE, CA_KEY_FILE, CertificateAuthority
+from tests.helpers import Client, make_csr
+from tests.processes import ROOT, Registry, wait_until
+from wiring import DATABASE_VARIABLE
+
+PASSWORD = "a secret password"
+
+
+def given_the_ca_of(first: Registry, folder: Path) -> Path:
+    """A data folder holding ``first``'s CA files, as an operator copies them."""
+    data = folder / "data"
+    data.mkdir(mode=0o700, parents=True)
+    for name in (CA_KEY_FILE, CA_CERT_FILE):
+        shutil.copy(first.data_dir / name, data / name)
+        (data / name).chmod(0o600)
+    return data
+
+
+@pytest.fixture
+def instances(postgres, tmp_path, receiver):
+    """Two instances on one new database, each with a copy of the CA the first made, both
+    notifying one receiver: (first, second, receiver)."""
+    environment = {DATABASE_VARIABLE: postgres.new_database()}
+    events = receiver()
+    (tmp_path / "one").mkdir()
+    first = Registry(tmp_path / "one", "--notify-url", events.url, environment=environment)
+    first.start()
+    given_the_ca_of(first, tmp_path / "two")
+    second = Registry(tmp_path / "two", "--notify-url", events.url, environment=environment)
+    second.start()
+    yield first, second, events
+    second.stop()
+    first.stop()
+
+
+def request(username: str, password: str = PASSWORD, **extra) -> dict:
+    return {"username": username, "password": password, **extra}
+
+
+def test_a_request_made_through_one_instance_is_polled_and_granted_through_the_other(instances):
+    first, second, events = instances
+    through_first, through_second = Client(first.url, first.ca_file), Client(second.url, second.ca_file)
+    csr, _ = make_csr("pump7")
+    first.admin("open")
+
+    pending = through_first.register(request("pump7", csr=csr))
+    assert pending.status == 202
+    polled = through_second.register(request("pump7", csr=csr))
+    assert (polled.status, polled.json["pairingCode"]) == (202, pending.json["pairingCode"])
+
+    second.admin("grant", "pump7")
+    granted = through_first.register(request("pump7", csr=csr))
+    assert granted.status == 201
+    certificate = x509.load_pem_x509_certificate(granted.json["certificate"].encode())
+    certificate.verify_directly_issued_by(x509.load_pem_x509_certificate(first.ca_file.read_bytes()))
+    assert through_second.register(request("pump7", csr=csr)).json == granted.json  # one certificate, not two
+
+    # Each event once, although both instances run the notifier.
+    wait_until(lambda: len(events.events) >= 2, "the pending and the granted event")
+    assert [event["event"] for event in events.events] == ["pending", "granted"]
+    log = first.admin("log").stdout
+    assert log.count("grant") == 1 and "pump7" in log
+
+
+def test_twenty_racers_for_one_username_across_both_instances_leave_one_request(instances):
+    first, second, _ = instances
+    first.admin("open")
+    clients = [Client(first.url, first.ca_file), Client(second.url, second.ca_file)]
+
+    def race(number: int) -> int:
+        return clients[number % 2].register(request("Valve3", password=f"password {number}")).status
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(race, range(20)))
+
+    assert statuses.count(202) == 1, statuses
+    # The others hold a wrong password: refused, and past ten from this address, throttled.
+    assert set(statuses) - {202} <= {409, 429}, statuses
+    assert [row["username"] for row in first.registrations()] == ["Valve3"]
+
+
+def test_wrong_passwords_split_across_both_instances_are_counted_together(instances):
+    first, second, _ = instances
+    first.admin("open")
+    clients = [Client(first.url, first.ca_file), Client(second.url, second.ca_file)]
+    assert clients[0].register(request("gw1")).status == 202
+    assert clients[1].register(request("gw1")).status == 202  # the agent polls through both
+
+    # 10 failures per username and address in 5 minutes: split 5 and 5, the next is refused.
+    statuses = [clients[attempt % 2].register(request("gw1", password=f"guess {attempt}")).status
+                for attempt in range(10)]
+    assert statuses == [409] * 10  # the username is taken, by a password they do not have
+    for client in clients:
+        refused = client.register(request("gw1", password="one more guess"))
+        assert refused.status == 429 and int(refused.headers["retry-after"]) > 0
+    for client in clients:  # the agent itself goes on: a password once verified is never throttled
+        assert client.register(request("gw1")).status == 202
+
+
+def test_an_instance_with_another_ca_refuses_to_start_with_one_line(instances, tmp_path):
+    first, _, _ = instances
+    stranger = tmp_path / "stranger" / "data"
+    stranger.mkdir(mode=0o700, parents=True)
+    CertificateAuthority.create(stranger, time.time())
+    done = subprocess.run([sys.executable, "main.py", "--headless", "--port", "0", "--data-dir", str(stranger)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=30, env=first.environment)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "is not the one this registry's database" in done.stderr
+    assert first.admin("ca").stdout.strip() == first.ca_fingerprint  # the registry is untouched
+
+
+def test_chores_run_once_and_pass_to_the_other_instance_when_one_stops(instances):
+    first, second, events = instances
+    client = Client(second.url, second.ca_file)
+    first.admin("open")
+    assert client.register(request("meter1")).status == 202
+    wait_until(lambda: len(events.events) == 1, "the pending event")
+
+    first.stop()  # whichever held the notifier's lease, the other sends from now on
+    second.admin("reject", "meter1")
+    wait_until(lambda: len(events.events) == 2, "the rejected event")
+    assert [event["event"] for event in events.events] == ["pending", "rejected"]
