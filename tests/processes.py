@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from server.ca import CA_CERT_FILE, CA_KEY_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 30
@@ -116,3 +119,13 @@ class Registry:
     @property
     def ca_fingerprint(self) -> str:
         return self.admin("ca").stdout.strip()
+
+
+def given_the_ca_of(first: Registry, folder: Path) -> Path:
+    """A data folder holding ``first``'s CA files, as an operator copies them."""
+    data = folder / "data"
+    data.mkdir(mode=0o700, parents=True)
+    for name in (CA_KEY_FILE, CA_CERT_FILE):
+        shutil.copy(first.data_dir / name, data / name)
+        (data / name).chmod(0o600)
+    return data

@@ -3,32 +3,20 @@ across them as on one (SPEC, "More than one machine"). Real processes, a real se
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from cryptography import x509
 
-from server.ca import CA_CERT_FILE, CA_KEY_FILE, CertificateAuthority
+from server.ca import CertificateAuthority
 from tests.helpers import Client, make_csr
-from tests.processes import ROOT, Registry, wait_until
+from tests.processes import ROOT, Registry, given_the_ca_of, wait_until
 from wiring import DATABASE_VARIABLE
 
 PASSWORD = "a secret password"
-
-
-def given_the_ca_of(first: Registry, folder: Path) -> Path:
-    """A data folder holding ``first``'s CA files, as an operator copies them."""
-    data = folder / "data"
-    data.mkdir(mode=0o700, parents=True)
-    for name in (CA_KEY_FILE, CA_CERT_FILE):
-        shutil.copy(first.data_dir / name, data / name)
-        (data / name).chmod(0o600)
-    return data
 
 
 @pytest.fixture

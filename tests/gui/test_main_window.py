@@ -18,11 +18,16 @@ from cryptography.x509.oid import NameOID
 from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QGuiApplication
 
+import wiring
 from gui import prompts
 from gui.main_window import MainWindow
+from gui.state_panel import NOT_SERVING_TEXT
 from gui.review_dialog import ReviewDialog
 from storage import close_db, db
 from tests.gui.agents import PASSWORD, dns, document, register
+from tests.helpers import Client
+from tests.processes import Registry, given_the_ca_of
+from wiring import DATABASE_VARIABLE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -280,3 +285,28 @@ def test_the_listening_address_and_the_ca_fingerprint_are_shown_and_copyable(qtb
     qtbot.mouseClick(panel.copy_button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == service.ca.fingerprint
     assert window.statusBar().currentMessage() == "CA fingerprint copied"
+
+
+def test_the_window_on_a_shared_registry_serves_nothing_and_grants_what_an_instance_received(
+        qtbot, monkeypatch, postgres, tmp_path, settings):
+    """``main.py --database URL --no-server``: the window over PostgreSQL, a headless instance serving."""
+    environment = {DATABASE_VARIABLE: postgres.new_database()}
+    (tmp_path / "instance").mkdir()
+    instance = Registry(tmp_path / "instance", environment=environment)
+    instance.start()
+    desk = given_the_ca_of(instance, tmp_path / "desk")
+    service = wiring.open_registry(desk, database_url=environment[DATABASE_VARIABLE])
+    window = MainWindow(service, [], settings)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    try:
+        qtbot.waitUntil(window.state_panel.toggle_button.isEnabled)
+        assert window.state_panel.address_label.text() == NOT_SERVING_TEXT
+        client = Client(instance.url, instance.ca_file)
+        body = granted_through_the_window(qtbot, monkeypatch, window, client, "press9")
+        certificate_of(register(client, body, expected=201)).verify_directly_issued_by(service.ca.certificate)
+    finally:
+        window.shutdown()
+        instance.stop()
+        close_db()
