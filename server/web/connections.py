@@ -37,7 +37,7 @@ import time
 from collections.abc import Iterable
 
 import _pyio
-from cheroot import connections, wsgi
+from cheroot import connections, errors, wsgi
 from cheroot.makefile import StreamReader, StreamWriter
 from cheroot.server import HTTPConnection
 from cheroot.ssl.builtin import BuiltinSSLAdapter
@@ -192,7 +192,14 @@ class DeferredHandshakeAdapter(BuiltinSSLAdapter):
         self.context = context
 
     def wrap(self, sock):
-        tls_socket = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        try:
+            tls_socket = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        except OSError as error:
+            # The client sent bytes and reset the connection before accept() returned: Python
+            # refuses to wrap that socket (its fix for CVE-2023-40217), and cheroot would log
+            # any error but this one as a failure of the whole server, with a traceback.
+            # HAProxy does it whenever its client leaves early, its PROXY header already sent.
+            raise errors.FatalSSLAlert(str(error)) from None
         return tls_socket, {"wsgi.url_scheme": "https", "HTTPS": "on"}
 
     def get_environ(self, sock):
