@@ -15,6 +15,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,13 +153,16 @@ def test_open_connections_are_counted_per_agent_behind_the_balancer(behind_hapro
             connection.close()
 
 
-def raw_https_status(port: int, source: str, header: bytes = b"") -> int:
+def raw_https_status(port: int, source: str, *header_pieces: bytes) -> int:
     """The status of a GET of the CA over a connection from ``source`` straight to the
-    registry, ``header`` sent before the TLS handshake."""
+    registry, the pieces of a header sent one by one before the TLS handshake."""
     context = ssl.create_default_context(cafile=None)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # only who is let in matters here
     with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0)) as raw:
-        raw.sendall(header)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for piece in header_pieces:
+            raw.sendall(piece)
+            time.sleep(0.1)
         with context.wrap_socket(raw, server_hostname="localhost") as tls:
             tls.sendall(f"GET {CA_PATH} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
             return int(tls.recv(64).split(b" ")[1])
@@ -185,6 +189,13 @@ def test_a_trusted_address_must_send_the_header(behind_haproxy, caplog):
         "dropped 1 connections from a trusted proxy without a valid PROXY header (last: 127.0.0.1: no PROXY header)"]
     # Version 1 (HAProxy's send-proxy) from the trusted address names the agent too.
     assert raw_https_status(port, "127.0.0.1", PROXY_V1_FROM_ELSEWHERE) == 200
+    assert ("192.0.2.7", CA_PATH) in behind_haproxy.seen
+
+
+@pytest.mark.parametrize("header", [PROXY_V1_FROM_ELSEWHERE, PROXY_V2_FROM_ELSEWHERE], ids=["v1", "v2"])
+def test_a_header_that_trickles_in_is_read_whole_and_no_byte_of_tls_with_it(behind_haproxy, header):
+    pieces = [header[:3], header[3:14], header[14:-1], header[-1:]]  # v1's CR and LF apart
+    assert raw_https_status(behind_haproxy.server.port, "127.0.0.1", *pieces) == 200
     assert ("192.0.2.7", CA_PATH) in behind_haproxy.seen
 
 

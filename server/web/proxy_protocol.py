@@ -17,8 +17,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-__all__ = ["MAX_HEADER_BYTES", "ProxyHeader", "ProxyHeaderError", "header_length", "looks_like_proxy_header",
-           "parse_header"]
+__all__ = ["MAX_HEADER_BYTES", "V2_SIGNATURE", "ProxyHeader", "ProxyHeaderError", "header_length",
+           "looks_like_proxy_header", "parse_header"]
 
 V1_PREFIX = b"PROXY "
 V1_MAX_BYTES = 107  # the longest line the specification allows: "PROXY UNKNOWN" and two full IPv6 endpoints
