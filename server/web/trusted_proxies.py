@@ -8,8 +8,10 @@ the ClientHello after them. Then:
 
 - from a trusted address the header is required: HAProxy's ``send-proxy-v2``
   sends one on every connection, its health checks included (a LOCAL command:
-  the balancer's own address stands); a connection without a valid one is
-  dropped, logged once in a while, since it means the balancer is set up wrong;
+  the balancer's own address stands); a connection that begins with anything
+  else is dropped, logged once in a while, since it means the balancer is set
+  up wrong; one that is closed or stalls before its header ends is dropped
+  quietly, as a failed TLS handshake is;
 - from any other address a connection that begins like a PROXY header is
   dropped, logged once in a while: only the balancer may say whom a
   connection is for;
@@ -62,8 +64,10 @@ class TrustedProxies:
         if self.sends_headers(peer[0]):
             try:
                 header = _read_header(sock, deadline)
-            except (OSError, ProxyHeaderError) as error:  # OSError: closed, reset or too slow
+            except ProxyHeaderError as error:  # the balancer is set up wrong: worth a line
                 self._headerless.note(peer[0], error)
+                return None
+            except OSError:  # closed, reset or too slow, as when its client left early: as a failed handshake
                 return None
             return header.source or peer
         if looks_like_proxy_header(_first_bytes(sock)):
