@@ -27,7 +27,6 @@ from server.ca import CA_CERT_FILE
 from server.limits import Limits
 from server.service import RegistrationService
 from storage import close_db
-from tests.haproxy import Haproxy
 from tests.helpers import key_pem, make_csr
 from tests.processes import Registry, wait_until
 from tests.servers import require_program
@@ -156,7 +155,7 @@ def test_open_connections_are_counted_per_agent_behind_the_balancer(behind_hapro
 def raw_https_status(port: int, source: str, *header_pieces: bytes) -> int:
     """The status of a GET of the CA over a connection from ``source`` straight to the
     registry, the pieces of a header sent one by one before the TLS handshake."""
-    context = ssl.create_default_context(cafile=None)
+    context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # only who is let in matters here
     with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0)) as raw:
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
