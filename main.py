@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--public-url", type=_public_url, metavar="URL",
                         help="how agents reach this registry, e.g. https://registry.plant.example:8443; issued "
                              "certificates then name URL/api/client-registry/crl as their CRL distribution point")
+    parser.add_argument("--trust-proxy", type=_proxy_addresses, default=(), metavar="ADDRESS[,ADDRESS]",
+                        help="load balancers (IP addresses) whose connections begin with a PROXY protocol header "
+                             "(v1 or v2) naming the agent's address; required from them, refused from anyone else")
     parser.add_argument("--notify-url", type=_notify_url, metavar="URL",
                         help="POST a JSON event there for every new pending request, grant, reject, revocation "
                              "and expiry, in the background and retried (never a password)")
@@ -66,7 +69,19 @@ def _public_url(text: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise argparse.ArgumentTypeError(f"expected a URL like https://registry.plant.example:8443, not {text!r}")
+    if not parts.hostname.isascii():  # the server certificate names it, and names only in ASCII
+        raise argparse.ArgumentTypeError(f"write the host of {text!r} in its ASCII form (xn--…)")
     return text.rstrip("/")
+
+
+def _proxy_addresses(text: str) -> tuple[str, ...]:
+    import ipaddress
+
+    try:
+        return tuple(str(ipaddress.ip_address(part.strip())) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected IP addresses separated by commas, like 10.0.0.5,10.0.0.6, "
+                                         f"not {text!r}") from None
 
 
 def _notify_url(text: str) -> str:
@@ -146,7 +161,8 @@ def run_window(args: argparse.Namespace) -> int:
                                 database_url=args.database)
         if not args.no_server:
             server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls,
-                                  notify_url=args.notify_url)
+                                  notify_url=args.notify_url, public_url=args.public_url,
+                                  trusted_proxies=args.trust_proxy)
     except (OSError, CaError, RegistryUnavailable) as error:
         wake.stop()
         if lock is not None:
@@ -179,7 +195,8 @@ def run_headless(args: argparse.Namespace) -> int:
         service = open_registry(args.data_dir, limits=args.limits, public_url=args.public_url,
                                 database_url=args.database)
         server = start_server(service, args.data_dir, args.host, args.port, tls=not args.no_tls,
-                              notify_url=args.notify_url)
+                              notify_url=args.notify_url, public_url=args.public_url,
+                              trusted_proxies=args.trust_proxy)
     except (OSError, CaError, RegistryUnavailable, AlreadyRunning) as error:
         logging.getLogger("main").error("cannot start: %s", error)
         return 1

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from cryptography import x509
@@ -24,7 +24,7 @@ from server.ca import CA_CERT_FILE, CA_KEY_FILE, CaError, CertificateAuthority
 from server.chores import ChoreLeases, ChoreRunner, registry_chores
 from server.limits import Limits
 from server.service import Clock, RegistrationService
-from server.tls import local_names, server_context
+from server.tls import local_names, server_context, with_public_host
 from server.web.http_server import RegistryServer
 from server.web import est
 from server.web.json_api import create_app
@@ -159,13 +159,17 @@ class RunningRegistry:
 
 
 def start_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool = True,
-                 wrap_app: Callable = lambda app: app, notify_url: str | None = None) -> RunningRegistry:
+                 wrap_app: Callable = lambda app: app, notify_url: str | None = None,
+                 public_url: str | None = None, trusted_proxies: Iterable[str] = ()) -> RunningRegistry:
     """Serve the HTTP API in a worker thread, HTTPS with a CA-issued certificate unless
     ``tls`` is False, with the registry's chores beside it (the notifier too, given
-    ``notify_url``). ``wrap_app`` may put WSGI middleware around the app (the benchmarks
-    put a baseline route beside it)."""
+    ``notify_url``). The certificate names ``public_url``'s host besides this host's;
+    connections from ``trusted_proxies`` carry a PROXY header naming the agent.
+    ``wrap_app`` may put WSGI middleware around the app (the benchmarks put a
+    baseline route beside it)."""
     service.crl()  # the first CRL (and crl.pem) exists before the first request
-    running = RunningRegistry(_build_server(service, data_dir, host, port, tls, wrap_app),
+    server = _build_server(service, data_dir, host, port, tls, wrap_app, public_url, trusted_proxies)
+    running = RunningRegistry(server,
                               ChoreRunner(registry_chores(service, notify_url=notify_url),
                                           release=service.release_connection, leases=ChoreLeases(service.clock)))
     running.start()
@@ -173,14 +177,15 @@ def start_server(service: RegistrationService, data_dir: Path, host: str, port: 
 
 
 def _build_server(service: RegistrationService, data_dir: Path, host: str, port: int, tls: bool,
-                  wrap_app: Callable) -> RegistryServer:
+                  wrap_app: Callable, public_url: str | None, trusted_proxies: Iterable[str]) -> RegistryServer:
     context = None
     dns_names, addresses = local_names(host)
     if tls:
-        cert_path, key_path = service.ca.ensure_server_certificate(data_dir, dns_names, addresses, service.clock())
+        cert_path, key_path = service.ca.ensure_server_certificate(
+            data_dir, *with_public_host(dns_names, addresses, public_url), service.clock())
         context = server_context(cert_path, key_path, Path(data_dir) / CA_CERT_FILE)
     else:
         log.warning("TLS IS OFF: passwords and certificates cross the network in clear text. "
                     "Use --no-tls for local experiments only.")
     return RegistryServer(wrap_app(create_app(service, est.add_routes)), host, port, context,
-                          names=(dns_names, addresses))
+                          names=(dns_names, addresses), trusted_proxies=trusted_proxies)

@@ -6,6 +6,7 @@ import ipaddress
 import socket
 import ssl
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from server.host_addresses import host_addresses
 
@@ -42,6 +43,18 @@ def local_names(bind_host: str) -> tuple[list[str], list[str]]:
     return _unique(n for n in names if n and _is_dns_name(n)), _unique(
         str(ipaddress.ip_address(a)) for a in addresses
     )
+
+
+def with_public_host(names: list[str], addresses: list[str], public_url: str | None) -> tuple[list[str], list[str]]:
+    """``names`` and ``addresses`` with the host of ``public_url`` (a DNS name or an IP
+    address): the server certificate names it too, since agents that reach the
+    registry through a load balancer (or an alias) check the certificate against it."""
+    host = urlsplit(public_url).hostname if public_url else None
+    if not host:
+        return names, addresses
+    if _is_address(host):
+        return names, _unique([*addresses, str(ipaddress.ip_address(host))])
+    return _unique([*names, host]), addresses
 
 
 def agent_urls(scheme: str, bind_host: str, port: int, names: list[str], addresses: list[str]) -> list[str]:

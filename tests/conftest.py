@@ -15,6 +15,7 @@ from main import main
 from wiring import open_registry, start_server
 from server.ca import CA_CERT_FILE
 from storage import close_db
+from tests.haproxy import Haproxy
 from tests.helpers import Client, FakeClock
 from tests.postgres import start_postgres
 from tests.processes import Registry
@@ -99,3 +100,13 @@ def receiver():
     yield make
     for one in made:
         one.close()
+
+
+@pytest.fixture
+def haproxy(tmp_path) -> Haproxy:
+    """HAProxy with the README's configuration on a free port, to ``start(registry_port)``
+    once the registry runs; stopped after. Skipped where haproxy is not installed
+    (failed, in CI: ``tests/servers.py``)."""
+    balancer = Haproxy(tmp_path)
+    yield balancer
+    balancer.stop()

@@ -40,6 +40,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def terminate(process: subprocess.Popen, seconds: float = 10) -> int:
+    """SIGTERM, as an init system would, and SIGKILL after ``seconds``; the exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
 class Registry:
     """``main.py --headless`` in a subprocess on a fixed free port, restartable."""
 
@@ -80,14 +92,7 @@ class Registry:
 
     def stop(self) -> int | None:
         """SIGTERM, as an init system would; the exit status."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return None if self.process is None else self.process.returncode
+        return None if self.process is None else terminate(self.process)
 
     def kill(self) -> None:
         """SIGKILL: the process dies wherever it is, as in a power cut of the process."""

@@ -77,3 +77,26 @@ def test_the_server_certificate_names_the_hosts_own_address_and_an_agent_using_i
     assert own in {str(address) for address in sans.get_values_for_type(x509.IPAddress)}
     assert f"https://{own}:{wildcard_server.port}" in wildcard_server.agent_urls
     assert not any("0.0.0.0" in url for url in wildcard_server.agent_urls)
+
+
+def served_names(service, data_dir, public_url: str | None) -> tuple[set[str], set[str]]:
+    """The DNS names and addresses of the certificate a server started with ``public_url`` serves."""
+    running = start_server(service, data_dir, "127.0.0.1", 0, public_url=public_url)
+    try:
+        pem = ssl.get_server_certificate(("127.0.0.1", running.port))
+    finally:
+        running.stop()
+    sans = x509.load_pem_x509_certificate(pem.encode()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    return set(sans.get_values_for_type(x509.DNSName)), {str(a) for a in sans.get_values_for_type(x509.IPAddress)}
+
+
+def test_the_server_certificate_names_the_public_urls_host_and_is_reissued_when_it_changes(service, tmp_path):
+    """Agents behind a load balancer connect to its name, not to this host's."""
+    data = tmp_path / "data"
+    names, addresses = served_names(service, data, None)
+    assert "registry.plant.example" not in names
+    with_name = served_names(service, data, "https://registry.plant.example:8443")
+    assert with_name == (names | {"registry.plant.example"}, addresses)
+    assert served_names(service, data, "https://[fd00::5]:8443") == (names, addresses | {"fd00::5"})
+    assert served_names(service, data, "https://10.0.0.5") == (names, addresses | {"10.0.0.5"})

@@ -111,8 +111,9 @@ def cut(connection) -> None:
 class RateLimitedLog:
     """A warning at most once per LOG_EVERY_SECONDS, with how many it stands for."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, logger: logging.Logger = log):
         self._message = message
+        self._log = logger
         self._lock = threading.Lock()
         self._count = 0
         self._next = 0.0
@@ -124,4 +125,4 @@ class RateLimitedLog:
             if now < self._next:
                 return
             count, self._count, self._next = self._count, 0, now + LOG_EVERY_SECONDS
-        log.warning(self._message, count, *details)
+        self._log.warning(self._message, count, *details)

@@ -11,7 +11,13 @@ host would use up the process's file descriptors. Here:
 - an address gets at most ``admission.OPEN_PER_ADDRESS`` connections; running
   out of file descriptors anyway pauses accepting briefly, logged once in a while;
 - the TLS handshake runs in a worker, not in the one thread that accepts
-  connections, and must finish within HANDSHAKE_SECONDS in all;
+  connections, and must finish within HANDSHAKE_SECONDS in all, a load
+  balancer's PROXY header before it included (``server.web.trusted_proxies``);
+- a connection from a trusted balancer counts, for the per-address limits, as
+  the agent's whose address its PROXY header names, not as the balancer's:
+  otherwise a whole fleet behind it would share one address's allowance. It is
+  admitted once the header is read (the balancer's own ``maxconn`` bounds how
+  many it opens), and its header is read before it counts as busy;
 - reading a request (headers and body) must finish within
   REQUEST_READ_SECONDS in all, however slowly the bytes trickle in, and in
   bounded memory (``server.web.requests``);
@@ -28,15 +34,17 @@ import selectors
 import socket
 import ssl
 import time
+from collections.abc import Iterable
 
 import _pyio
-from cheroot import connections, wsgi
+from cheroot import connections, errors, wsgi
 from cheroot.makefile import StreamReader, StreamWriter
 from cheroot.server import HTTPConnection
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from server.web.admission import BUSY_PER_ADDRESS, SHORT_READ_SECONDS, Admission, RateLimitedLog, Watch, cut
 from server.web.requests import MAX_LINE_BYTES, GuardedRequest
+from server.web.trusted_proxies import TrustedProxies
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +66,7 @@ class GuardedConnection(HTTPConnection):
     RequestHandlerClass = GuardedRequest
     fresh = True
     admitted = False
-    _handshake_done = False
+    _opened = False  # the PROXY header and the TLS handshake, done once, by the first worker
 
     def __init__(self, server, sock, makefile):
         super().__init__(server, sock, makefile)
@@ -66,19 +74,39 @@ class GuardedConnection(HTTPConnection):
         self.wfile = _WatchedWriter(sock, "wb", self.wbufsize)
 
     def communicate(self):
+        handshake_deadline = None
+        if not self._opened:
+            self._opened = True
+            handshake_deadline = time.monotonic() + HANDSHAKE_SECONDS
+            if not self._admit_source(handshake_deadline):
+                return False
         with self.server.admission.busy(self, self.remote_addr) as (crowded, watch):
             self.rfile.raw.watch = self.wfile.raw.watch = watch
-            if isinstance(self.socket, ssl.SSLSocket) and not self._handshake_done:
+            if handshake_deadline is not None and isinstance(self.socket, ssl.SSLSocket):
+                if crowded:
+                    handshake_deadline = min(handshake_deadline, time.monotonic() + SHORT_READ_SECONDS)
                 try:
-                    _handshake(self.socket, SHORT_READ_SECONDS if crowded else HANDSHAKE_SECONDS, watch)
+                    _handshake(self.socket, handshake_deadline, watch)
                 except (OSError, ValueError):
                     return False  # failed, abandoned or cut: drop the connection
-                self._handshake_done = True
             self.rfile.raw.deadline = time.monotonic() + (SHORT_READ_SECONDS if crowded else REQUEST_READ_SECONDS)
             try:
                 return super().communicate()
             finally:
                 self.rfile.raw.deadline = None
+
+    def _admit_source(self, deadline: float) -> bool:
+        """Learn whom the connection speaks for (``server.web.trusted_proxies``) and,
+        for a balancer's connection, count it against that address; False: drop it."""
+        source = self.server.proxies.source(self.socket, (self.remote_addr, self.remote_port), deadline)
+        if source is None:
+            return False
+        self.remote_addr, self.remote_port = source  # what REMOTE_ADDR, the limits and the logs see
+        if not self.admitted:
+            if not self.server.admission.admit(self.remote_addr):
+                return False
+            self.admitted = True
+        return True
 
     def close(self):
         if self.admitted:
@@ -92,9 +120,11 @@ class GuardedServer(wsgi.Server):
 
     ConnectionClass = GuardedConnection
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, trusted_proxies: Iterable[str] = (), **kwargs):
+        """``trusted_proxies``: the load balancers whose PROXY headers are believed."""
         super().__init__(*args, **kwargs)
         self.admission = Admission(self.requests.min)
+        self.proxies = TrustedProxies(trusted_proxies)
 
     def prepare(self):
         super().prepare()
@@ -135,10 +165,12 @@ class _GuardedConnectionManager(connections.ConnectionManager):
             return None
         if conn is None:
             return None
-        if not self.server.admission.admit(conn.remote_addr):
-            conn.socket.close()  # cheaply: no handshake, no worker, no traceback
-            return None
-        conn.admitted = True
+        # A balancer's connection is admitted later, as the agent its PROXY header names.
+        if not self.server.proxies.sends_headers(conn.remote_addr):
+            if not self.server.admission.admit(conn.remote_addr):
+                conn.socket.close()  # cheaply: no handshake, no worker, no traceback
+                return None
+            conn.admitted = True
         conn.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         return conn
 
@@ -160,17 +192,23 @@ class DeferredHandshakeAdapter(BuiltinSSLAdapter):
         self.context = context
 
     def wrap(self, sock):
-        tls_socket = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        try:
+            tls_socket = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        except OSError as error:
+            # The client sent bytes and reset the connection before accept() returned: Python
+            # refuses to wrap that socket (its fix for CVE-2023-40217), and cheroot would log
+            # any error but this one as a failure of the whole server, with a traceback.
+            # HAProxy does it whenever its client leaves early, its PROXY header already sent.
+            raise errors.FatalSSLAlert(str(error)) from None
         return tls_socket, {"wsgi.url_scheme": "https", "HTTPS": "on"}
 
     def get_environ(self, sock):
         return {}
 
 
-def _handshake(tls_socket: ssl.SSLSocket, seconds: float, watch: Watch) -> None:
-    """Handshake within ``seconds`` in all, however slowly the peer trickles bytes."""
+def _handshake(tls_socket: ssl.SSLSocket, deadline: float, watch: Watch) -> None:
+    """Handshake by ``deadline`` (a monotonic time), however slowly the peer trickles bytes."""
     timeout = tls_socket.gettimeout()
-    deadline = time.monotonic() + seconds
     tls_socket.setblocking(False)
     watch.waiting_on_client = True
     try:

@@ -15,6 +15,7 @@ import resource
 import socket
 import ssl
 import threading
+from collections.abc import Iterable
 
 from cheroot import wsgi
 
@@ -44,10 +45,13 @@ class RegistryServer:
     """``start()`` binds and serves in a thread; ``stop()`` stops and joins it."""
 
     def __init__(self, app, host: str = "0.0.0.0", port: int = 8443, ssl_context: ssl.SSLContext | None = None,
-                 names: tuple[list[str], list[str]] = ([], [])):
-        """``names`` are the DNS names and addresses the server certificate carries."""
+                 names: tuple[list[str], list[str]] = ([], []), trusted_proxies: Iterable[str] = ()):
+        """``names`` are the DNS names and addresses agents may use to reach this host;
+        connections from ``trusted_proxies`` (IP addresses) must begin with a PROXY
+        header, which names the agent they carry (``server.web.trusted_proxies``)."""
         self._server = GuardedServer(
             (host, port), app,
+            trusted_proxies=trusted_proxies,
             numthreads=WORKER_THREADS,
             timeout=IDLE_TIMEOUT_SECONDS,
             shutdown_timeout=SHUTDOWN_SECONDS,
