@@ -19,7 +19,7 @@ def missing(what: str, package: str) -> None:
     """Skip the test (fail it, where servers are required): ``what`` is not on this machine."""
     reason = f"{what} is not installed (apt-get install -y {package})"
     if os.environ.get(REQUIRED_VARIABLE) == "1":
-        pytest.fail(f"{reason}, and {REQUIRED_VARIABLE}=1 requires it")
+        pytest.fail(f"{reason}, and {REQUIRED_VARIABLE}=1 requires it", pytrace=False)
     pytest.skip(reason)
 
 
