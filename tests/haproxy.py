@@ -22,12 +22,14 @@ def readme_configuration() -> str:
     return re.search(r"<!-- tested by tests/test_haproxy.py[^>]*-->\n```haproxy\n(.*?)```", text, re.S).group(1)
 
 
-def configuration(port: int, instance: str) -> str:
-    """The README's configuration listening on 127.0.0.1:``port``, with every instance
-    at ``instance`` (HOST:PORT): one registry stands for both of the README's."""
+def configuration(port: int, *instances: str) -> str:
+    """The README's configuration listening on 127.0.0.1:``port``, with its two instances at
+    ``instances`` (HOST:PORT each); one registry given stands for both of the README's."""
+    places = iter(instances * 2 if len(instances) == 1 else instances)
     text, binds = README_BIND.subn(rf"\g<1> 127.0.0.1:{port}", readme_configuration())
-    text, instances = README_INSTANCE.subn(instance, text)
-    assert (binds, instances) == (1, 2), "the README's HAProxy configuration changed shape: update tests/haproxy.py"
+    text, replaced = README_INSTANCE.subn(lambda _: next(places), text)
+    assert (binds, replaced, len(instances) in (1, 2)) == (1, 2, True), \
+        "the README's HAProxy configuration changed shape: update tests/haproxy.py"
     return text
 
 
@@ -47,9 +49,10 @@ class Haproxy:
     def log(self) -> Path:
         return self.folder / "haproxy.log"
 
-    def start(self, registry_port: int) -> None:
+    def start(self, *registry_ports: int) -> None:
+        """Balance the registries on 127.0.0.1 at ``registry_ports`` (one or two)."""
         path = self.folder / "haproxy.cfg"
-        path.write_text(configuration(self.port, f"127.0.0.1:{registry_port}"))
+        path.write_text(configuration(self.port, *(f"127.0.0.1:{port}" for port in registry_ports)))
         with open(self.log, "wb") as stream:
             self.process = subprocess.Popen([self.program, "-db", "-f", str(path)], stdout=stream,
                                             stderr=subprocess.STDOUT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -123,3 +124,61 @@ def test_chores_run_once_and_pass_to_the_other_instance_when_one_stops(instances
     second.admin("reject", "meter1")
     wait_until(lambda: len(events.events) == 2, "the rejected event")
     assert [event["event"] for event in events.events] == ["pending", "rejected"]
+
+
+def test_an_instance_killed_while_agents_poll_through_haproxy_loses_nothing_answered_202(
+        postgres, tmp_path, haproxy):
+    environment = {DATABASE_VARIABLE: postgres.new_database()}
+    behind = ("--trust-proxy", haproxy.address, "--public-url", f"https://localhost:{haproxy.port}")
+    (tmp_path / "one").mkdir()
+    first = Registry(tmp_path / "one", *behind, environment=environment)
+    first.start()
+    given_the_ca_of(first, tmp_path / "two")
+    second = Registry(tmp_path / "two", *behind, environment=environment)
+    second.start()
+    haproxy.start(first.port, second.port)
+    first.admin("open")
+    balancer = Client(f"https://localhost:{haproxy.port}", first.ca_file)
+    bodies = [request(f"meter{number:02d}", csr=make_csr(f"meter{number:02d}")[0]) for number in range(30)]
+    answered: dict[str, str] = {}  # username: the pairing code its 202 carried
+    stop = threading.Event()
+
+    def agent(body: dict) -> None:
+        """Register, then poll until told to stop; a dropped connection is retried, as the tool does."""
+        while not stop.is_set():
+            reply = through(balancer, body)
+            if reply is not None and reply.status == 202:
+                answered.setdefault(body["username"], reply.json["pairingCode"])
+            time.sleep(0.05)
+
+    try:
+        with ThreadPoolExecutor(len(bodies)) as pool:
+            for body in bodies:
+                pool.submit(agent, body)
+            wait_until(lambda: len(answered) >= 10, "the first agents' 202s")
+            first.kill()  # SIGKILL, mid-traffic
+            time.sleep(3)
+            stop.set()
+
+        stored = {row["username"]: row for row in second.registrations()}
+        assert len(answered) >= 10 and set(answered) <= set(stored)  # nothing answered 202 is lost
+        assert all(stored[name]["status"] == "pending" for name in answered)
+        assert all(stored[name]["pairingCode"] == code for name, code in answered.items())
+        # Every agent goes on through the survivor, and is granted there.
+        second.admin("grant", "--all-pending")
+        for body in bodies:
+            if body["username"] in stored:
+                reply = wait_until(lambda: through(balancer, body), f"{body['username']}'s poll")
+                assert reply.status == 201
+    finally:
+        second.stop()
+
+
+def through(client: Client, body: dict):
+    """The answer, or None where the connection broke (the killed instance's, until HAProxy
+    takes it out)."""
+    try:
+        return client.register(body)
+    except OSError:
+        time.sleep(0.2)
+        return None
