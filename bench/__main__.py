@@ -14,6 +14,7 @@ from bench import (
     bulk_grant,
     burst,
     granting,
+    instances,
     lifecycle,
     pending_fleet,
     polling,
@@ -25,7 +26,7 @@ from bench.fleet import running_fleet
 from bench.load import generator_name
 from bench.report import RESULTS_FILE, Figure, machine, table, write_results
 
-ALL = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+ALL = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12)
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -72,6 +73,9 @@ def run(arguments: argparse.Namespace, workdir: Path) -> list[Figure]:
         step(f"9 pending fleet: {pending_fleet.FLEET_SIZE:,} pending agents at the answered Retry-After, "
              "against a fixed 5 s")
         figures += pending_fleet.measure(workdir, arguments.seconds)
+    if 12 in only:
+        step(f"12 instances: two on PostgreSQL behind HAProxy against one; PostgreSQL against SQLite")
+        figures += instances.measure(workdir, arguments.seconds)
     if only & {1, 2, 4, 9}:
         step(f"registering {arguments.agents:,} agents through the API (one scrypt hash each)")
         with running_fleet(workdir, arguments.agents) as fleet:

@@ -1,6 +1,7 @@
 """The registry served for the polling benchmarks, with a trivial baseline route beside it.
 
-Run as its own process (``python -m bench.registry_server DATA_DIR``) so that the
+Run as its own process (``python -m bench.registry_server DATA_DIR [--database URL]
+[--trust-proxy ADDRESS]``) so that the
 load generator never shares its two cores' worth of GIL with it. It prints its
 URL on standard output once listening and stops when standard input closes.
 
@@ -13,6 +14,7 @@ process; the product has no such route.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -49,16 +51,21 @@ def with_trivial_route(registry_app):
     return dispatch
 
 
-def serve(data_dir: Path) -> RunningRegistry:
-    service = open_registry(data_dir, limits=BENCH_LIMITS)
+def serve(data_dir: Path, database_url: str | None = None, trusted_proxies: tuple[str, ...] = ()) -> RunningRegistry:
+    service = open_registry(data_dir, limits=BENCH_LIMITS, database_url=database_url)
     # New registrations (the arrivals) need the registry open for the whole run.
     service.open("benchmark", MAX_OPEN_SECONDS)
-    return start_server(service, data_dir, HOST, 0, wrap_app=with_trivial_route)
+    return start_server(service, data_dir, HOST, 0, wrap_app=with_trivial_route, trusted_proxies=trusted_proxies)
 
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    server = serve(Path(argv[0]))
+    parser = argparse.ArgumentParser(prog="python -m bench.registry_server")
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--database", metavar="URL")
+    parser.add_argument("--trust-proxy", action="append", default=[], metavar="ADDRESS")
+    arguments = parser.parse_args(argv)
+    server = serve(arguments.data_dir, arguments.database, tuple(arguments.trust_proxy))
     print(server.url, flush=True)
     sys.stdin.read()  # until the parent closes our standard input
     server.stop()

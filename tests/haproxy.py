@@ -4,34 +4,13 @@ replaced, so that what the README tells an administrator is what the tests run."
 
 from __future__ import annotations
 
-import re
 import socket
 import subprocess
 from pathlib import Path
 
-from tests.processes import ROOT, free_port, terminate, wait_until
+from tests.processes import free_port, terminate, wait_until
 from tests.servers import require_program
-
-# What the README's configuration listens on, and where it finds the instances.
-README_BIND = re.compile(r"^(\s*bind) :8443$", re.M)
-README_INSTANCE = re.compile(r"\b10\.0\.0\.1[12]:8443\b")
-
-
-def readme_configuration() -> str:
-    text = (ROOT / "README.md").read_text()
-    return re.search(r"<!-- tested by tests/test_haproxy.py[^>]*-->\n```haproxy\n(.*?)```", text, re.S).group(1)
-
-
-def configuration(port: int, *instances: str) -> str:
-    """The README's configuration listening on 127.0.0.1:``port``, with its two instances at
-    ``instances`` (HOST:PORT each); one registry given stands for both of the README's."""
-    places = iter(instances * 2 if len(instances) == 1 else instances)
-    text, binds = README_BIND.subn(rf"\g<1> 127.0.0.1:{port}", readme_configuration())
-    text, replaced = README_INSTANCE.subn(lambda _: next(places), text)
-    assert (binds, replaced, len(instances) in (1, 2)) == (1, 2, True), \
-        "the README's HAProxy configuration changed shape: update tests/haproxy.py"
-    return text
-
+from tools.haproxy_config import configuration
 
 class Haproxy:
     """``haproxy -db`` (in the foreground) on a free port of 127.0.0.1; from there it
