@@ -1,4 +1,4 @@
-"""``python -m bench``: run the ten measurements, print the table, write bench/results.json."""
+"""``python -m bench``: run the eleven measurements, print the table, write bench/results.json."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bench import (
     arrivals,
     bulk_grant,
     burst,
+    cfssl_peer,
     granting,
     instances,
     lifecycle,
@@ -26,18 +27,18 @@ from bench.fleet import running_fleet
 from bench.load import generator_name
 from bench.report import RESULTS_FILE, Figure, machine, table, write_results
 
-ALL = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12)
+ALL = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", default=",".join(map(str, ALL)), metavar="1,2,…",
-                        help="the measurements to run (default: all ten)")
+                        help="the measurements to run (default: all twelve)")
     parser.add_argument("--seconds", type=float, default=6, help="length of one load round (default 6)")
     parser.add_argument("--agents", type=int, default=1000, help="pending agents that poll (default 1000)")
     parser.add_argument("--results", type=Path, default=None,
                         help=f"where to write the JSON (default: {RESULTS_FILE.name} beside this file, "
-                             "written only when all ten ran)")
+                             "written only when all twelve ran)")
     arguments = parser.parse_args(argv)
     arguments.only = {int(part) for part in arguments.only.split(",") if part.strip()}
     if not arguments.only <= set(ALL):
@@ -57,6 +58,10 @@ def run(arguments: argparse.Namespace, workdir: Path) -> list[Figure]:
     if 3 in only:
         step("3 granting: EC P-256 and RSA-2048 CSRs, against bare signing")
         figures += granting.measure(workdir)
+    if 11 in only:
+        step(f"11 cfssl peer: {cfssl_peer.CERTIFICATES} EC P-256 grants at concurrency {cfssl_peer.CONCURRENCY}, "
+             "against cfssl serve signing the same CSRs")
+        figures += cfssl_peer.measure(workdir)
     if 7 in only:
         step("7 lifecycle: a CRL of 10,000 revoked against bare cryptography; renewal against a grant")
         figures += lifecycle.measure(workdir)
@@ -74,14 +79,15 @@ def run(arguments: argparse.Namespace, workdir: Path) -> list[Figure]:
              "against a fixed 5 s")
         figures += pending_fleet.measure(workdir, arguments.seconds)
     if 12 in only:
-        step(f"12 instances: two on PostgreSQL behind HAProxy against one; PostgreSQL against SQLite")
+        step("12 instances: two on PostgreSQL behind HAProxy against one; PostgreSQL against SQLite")
         figures += instances.measure(workdir, arguments.seconds)
-    if only & {1, 2, 4, 9}:
+    if only & {1, 2, 4, 10}:
         step(f"registering {arguments.agents:,} agents through the API (one scrypt hash each)")
         with running_fleet(workdir, arguments.agents) as fleet:
-            step(f"1 polling: {polling.CONNECTIONS} connections, load generator: {generator_name()}")
-            polling_figures, polling_alone = polling.measure(fleet, arguments.seconds)
-            figures += polling_figures if 1 in only else []
+            if only & {1, 2}:  # 2 stands beside 1's polling alone
+                step(f"1 polling: {polling.CONNECTIONS} connections, load generator: {generator_name()}")
+                polling_figures, polling_alone = polling.measure(fleet, arguments.seconds)
+                figures += polling_figures if 1 in only else []
             if 4 in only:
                 step(f"4 storage scale: polling lightly with {arguments.agents:,} stored")
                 small = storage_scale.light_polling(fleet, arguments.seconds)

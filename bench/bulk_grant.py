@@ -38,7 +38,7 @@ def measure(workdir: Path) -> list[Figure]:
     service = open_registry(data_dir, limits=BENCH_LIMITS)
     try:
         pems = {f"bulk_{number:04d}": csr_pem(f"bulk_{number:04d}", make_key()) for number in range(REQUESTS)}
-        _store_pending(pems)
+        store_pending(pems)
         ca_key = serialization.load_pem_private_key((data_dir / CA_KEY_FILE).read_bytes(), password=None)
         ca_certificate = x509.load_pem_x509_certificate((data_dir / CA_CERT_FILE).read_bytes())
         started = time.perf_counter()
@@ -59,7 +59,7 @@ def measure(workdir: Path) -> list[Figure]:
         close_db()
 
 
-def _store_pending(pems: dict[str, str]) -> None:
+def store_pending(pems: dict[str, str]) -> None:
     shared_hash = hash_password("never polled")
     now = time.time()
     with write_transaction():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from storage import close_db, db, init_db
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # scrypt releases the GIL, so registrations hash on both cores at once.
 REGISTERING_THREADS = 8
+COMEBACKS = 30
 
 
 @dataclass
@@ -61,8 +63,18 @@ def running_fleet(workdir: Path, agents: int, name: str = "fleet") -> Iterator[F
 
 
 def post_all(poster: Poster, bodies: list[str]) -> Counter:
+    """POST every body; the final statuses. One turned away with 503 (the hashing queue full,
+    or its hash not started in time) comes back a second later, as the enrolment tool does."""
+    def until_answered(body: str) -> int:
+        for _ in range(COMEBACKS):
+            status, _ = poster.post(REGISTER_PATH, body)
+            if status != 503:
+                return status
+            time.sleep(1)
+        return status
+
     with ThreadPoolExecutor(REGISTERING_THREADS) as pool:
-        return Counter(status for status, _ in pool.map(lambda body: poster.post(REGISTER_PATH, body), bodies))
+        return Counter(pool.map(until_answered, bodies))
 
 
 def add_stored_rows(fleet: Fleet, count: int, **kinds) -> None:

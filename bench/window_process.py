@@ -1,8 +1,9 @@
 """The window's figures, measured in a process of their own (so its peak memory is its own).
 
 ``python -m bench.window_process WORKDIR window`` opens the real main window
-(with the HTTPS server running, as ``python main.py`` does) over 10,000
-stored registrations and times, on the real code path:
+(with the HTTPS server running and the app's theme, as ``python main.py`` does;
+at its preferred size where the screen allows) over 10,000 stored registrations
+and times, on the real code path:
 
 - loading: from ``MainWindow.start()`` until the first read is in the table
   model and the table has painted (the read runs on the worker thread, as always);
@@ -14,7 +15,8 @@ stored registrations and times, on the real code path:
   scrypt, 16 MiB of memory apiece while it runs.
 
 ``... bare`` is the baseline: the same rows, read through the same service, in
-a minimal ``QAbstractTableModel`` and a plain ``QTableView``; no window around.
+a minimal ``QAbstractTableModel`` and a plain ``QTableView``; no window around,
+no style sheet.
 
 Either way it prints one JSON line, with ``ru_maxrss`` as the peak memory.
 """
@@ -39,6 +41,7 @@ from PySide6.QtWidgets import QApplication, QTableView  # noqa: E402
 from bench.agents import REGISTER_PATH, Poster, registration_body  # noqa: E402
 from bench.registry_server import BENCH_LIMITS  # noqa: E402
 from bench.stored_rows import store_registrations  # noqa: E402
+from gui.theme import apply_theme  # noqa: E402
 from wiring import open_registry, start_server  # noqa: E402
 from server.ca import CA_CERT_FILE  # noqa: E402
 from storage import close_db  # noqa: E402
@@ -197,6 +200,8 @@ def main(argv: list[str]) -> int:
     data_dir = workdir / f"window-{mode}"
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Client Registry benchmark")  # settings stay out of the product's own
+    if mode == "window":
+        apply_theme(app)  # as gui.app does: Fusion, the palette and the style sheet (which cost paint time)
     service = open_registry(data_dir, limits=BENCH_LIMITS)
     store_registrations(ROWS)
     close_db()

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
     QSystemTrayIcon,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +36,7 @@ from gui.preauthorizations_tab import PreauthorizationsTab
 from gui.registry_sync import RegistrySync
 from gui.review_dialog import GRANT, ReviewDecision, ReviewDialog
 from gui.state_panel import OPEN_TEXT, RegistryStatePanel
+from gui.steady_tabs import SteadyTabWidget
 from gui.tasks import BackgroundTasks
 from server.actors import admin_actor
 from server.service import DEFAULT_OPEN_SECONDS, RegistrationService
@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         self.registrations_tab = RegistrationsTab(self.registrations)
         self.audit_table = audit_table(self.audit)
         self.preauthorizations_tab = PreauthorizationsTab(service, self.tasks, self.actor)
-        self.tabs = QTabWidget()
+        self.tabs = SteadyTabWidget()  # the title's pending count changes without repainting the table
         self.tabs.addTab(self.registrations_tab, icon("registrations"), REGISTRATIONS_TITLE)
         self.tabs.addTab(self.audit_table, icon("audit"), "&Audit log")
         self.tabs.addTab(self.preauthorizations_tab, icon("granted"), "&Pre-authorised")
@@ -287,7 +287,9 @@ class MainWindow(QMainWindow):
 
     def _show_pending_count(self) -> None:
         pending = self.registrations.count(PENDING)
-        self.tabs.setTabText(0, f"{REGISTRATIONS_TITLE} ({pending} pending)" if pending else REGISTRATIONS_TITLE)
+        title = f"{REGISTRATIONS_TITLE} ({pending} pending)" if pending else REGISTRATIONS_TITLE
+        if title != self.tabs.tabText(0):  # most changes (a poll time, a grant's serial) leave the count as it was
+            self.tabs.tabBar().setTabText(0, title)
 
     def _make_tray(self) -> QSystemTrayIcon | None:
         if not QSystemTrayIcon.isSystemTrayAvailable():

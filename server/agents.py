@@ -102,7 +102,8 @@ class AgentProtocol:
         self._new_requests = Throttle(limits.new_requests_per_address, limits.new_request_window_seconds, clock,
                                       name="new-requests-per-address", windows=windows)
         self.polls = PollLog()
-        self._hashing = HashingQueue(limits.registrations_hashing_at_once, HASHING_THREADS, hash_seconds, clock)
+        self._hashing = HashingQueue(limits.registrations_hashing_at_once, HASHING_THREADS, hash_seconds, clock,
+                                     limits.registration_hashing_wait_seconds)
         self._pacing = PollPacing(functools.partial(registrations.count_with_status, PENDING), clock,
                                   limits.pending_polls_per_second)
 

@@ -36,10 +36,18 @@ _FIRST_GUESS_SECONDS = 0.06
 _hash_seconds = _FIRST_GUESS_SECONDS
 
 
-def hash_password(password: str) -> str:
-    """``scrypt$N$r$p$salt$key``, with a fresh random salt."""
+class HashNotStarted(Exception):
+    """No hashing thread took the hash within the time allowed; it was withdrawn unstarted."""
+
+
+def hash_password(password: str, start_within: float | None = None) -> str:
+    """``scrypt$N$r$p$salt$key``, with a fresh random salt.
+
+    With ``start_within`` (seconds), HashNotStarted when the hashing threads have
+    not begun this hash by then: it is withdrawn, and costs nothing.
+    """
     salt = secrets.token_bytes(_SALT_BYTES)
-    key = _scrypt(password, salt, _N, _R, _P)
+    key = _scrypt(password, salt, _N, _R, _P, start_within)
     return "$".join((_SCHEME, str(_N), str(_R), str(_P), _b64(salt), _b64(key)))
 
 
@@ -67,14 +75,21 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, start_within: float | None = None) -> bytes:
     # hashlib.scrypt releases the GIL, so hashing never stalls other threads.
     # Each hash needs 128·N·r bytes (16 MiB) and glibc keeps a thread's freed
     # buffer in that thread's arena: hashed on whichever of the server's many
     # worker threads took the request, a burst of registrations grows the
     # process by 16 MiB per thread. A small pool of its own bounds that, and
     # bounds the cores hashing may take from everyone else.
-    return hashing_pool().submit(_timed_scrypt, password.encode("utf-8"), salt, n, r, p).result()
+    future = hashing_pool().submit(_timed_scrypt, password.encode("utf-8"), salt, n, r, p)
+    if start_within is not None:
+        try:
+            return future.result(timeout=start_within)
+        except TimeoutError:
+            if future.cancel():  # only a hash that has not started can be withdrawn
+                raise HashNotStarted(f"no hashing thread was free within {start_within} s") from None
+    return future.result()
 
 
 def _timed_scrypt(password: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:

@@ -1,5 +1,6 @@
-"""Under load: a full hashing queue is answered at once, polls from the verified
-cache never wait behind hashing, and pending agents are paced by their number.
+"""Under load: a full hashing queue is answered at once, a registration whose hash
+does not start in time is answered without it, polls from the verified cache never
+wait behind hashing, and pending agents are paced by their number.
 
 The hashing pool (server.passwords) is made to stand still with tasks that wait
 on an event, like a hash that takes as long as the test wants: a registration
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,6 +19,7 @@ import pytest
 
 from server.ca import CA_CERT_FILE
 from server.limits import Limits
+from server import passwords
 from server.passwords import HASHING_THREADS, hashing_pool
 from server.validation import parse_registration
 from storage import close_db
@@ -25,13 +28,30 @@ from tests.processes import wait_until
 from wiring import open_registry, start_server
 
 SMALL_QUEUE = 2
+SHORT_WAIT_SECONDS = 0.2
 
 
 @pytest.fixture
 def busy_client(tmp_path, clock):
-    """A client of a server that hashes at most SMALL_QUEUE new registrations at once."""
+    """A client of a server that hashes at most SMALL_QUEUE new registrations at once,
+    each waiting for its hash as long as it takes."""
     data = tmp_path / "data"
-    service = open_registry(data, clock, Limits(registrations_hashing_at_once=SMALL_QUEUE))
+    service = open_registry(data, clock, Limits(registrations_hashing_at_once=SMALL_QUEUE,
+                                                registration_hashing_wait_seconds=None))
+    service.open("admin")
+    running = start_server(service, data, "127.0.0.1", 0)
+    yield Client(running.url, data / CA_CERT_FILE), service
+    running.stop()
+    close_db()
+
+
+@pytest.fixture
+def impatient_client(tmp_path, clock):
+    """A client of a server that hashes one new registration at a time, which waits at most
+    SHORT_WAIT_SECONDS for its hash to start."""
+    data = tmp_path / "data"
+    service = open_registry(data, clock, Limits(registrations_hashing_at_once=1,
+                                                registration_hashing_wait_seconds=SHORT_WAIT_SECONDS))
     service.open("admin")
     running = start_server(service, data, "127.0.0.1", 0)
     yield Client(running.url, data / CA_CERT_FILE), service
@@ -94,8 +114,29 @@ def test_turned_away_agents_are_given_later_and_later_turns(busy_client):
     assert waits == sorted(waits) and waits[-1] > waits[0]
 
 
-def test_a_poll_answered_from_the_cache_does_not_wait_behind_hashing(client, service):
-    service.open("admin")
+def test_a_registration_whose_hash_does_not_start_in_time_is_answered_then_and_never_hashed(
+        impatient_client, monkeypatch):
+    client, service = impatient_client
+    hashed = []
+    original = passwords._timed_scrypt
+    monkeypatch.setattr(passwords, "_timed_scrypt", lambda *args: hashed.append(args) or original(*args))
+    with stalled_hashing() as release:
+        started = time.monotonic()
+        turned_away = client.register(_document("waited"))  # no hashing thread will be free for it
+        assert turned_away.status == 503, turned_away.body
+        assert int(turned_away.headers["retry-after"]) >= 1
+        assert SHORT_WAIT_SECONDS <= time.monotonic() - started < 5  # it waited, then was answered
+        release.set()
+    wait_until(lambda: _queued() == 0, "the hashing threads to pass over the withdrawn hash")
+    assert hashed == []
+    assert "waited" not in {row.username for row in service.registrations()}
+    # Its one place in the queue was given back: the agent turned away is taken when it comes back.
+    assert client.register(_document("waited")).status == 202
+    assert len(hashed) == 1
+
+
+def test_a_poll_answered_from_the_cache_does_not_wait_behind_hashing(busy_client):
+    client, service = busy_client
     assert client.register(_document("known")).status == 202
     with ThreadPoolExecutor(1) as sender, stalled_hashing() as release:
         stuck = sender.submit(client.register, _document("arriving"))

@@ -19,8 +19,10 @@ from tests.helpers import Client, make_csr
 from wiring import open_registry, start_server
 
 # Every test agent comes from 127.0.0.1; and these races are about uniqueness, so all
-# of them reach the hashing (the hashing queue's own bound: tests/test_overload.py).
-FLEET = Limits(new_requests_per_address=10_000, registrations_hashing_at_once=10_000)
+# of them reach the hashing and wait for it (the hashing queue's own bound and wait:
+# tests/test_overload.py).
+FLEET = Limits(new_requests_per_address=10_000, registrations_hashing_at_once=10_000,
+               registration_hashing_wait_seconds=None)
 
 
 @pytest.fixture
