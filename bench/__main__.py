@@ -1,4 +1,4 @@
-"""``python -m bench``: run the eleven measurements, print the table, write bench/results.json."""
+"""``python -m bench``: run the twelve measurements, print the table, write bench/results.json."""
 
 from __future__ import annotations
 
