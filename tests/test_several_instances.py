@@ -182,3 +182,27 @@ def through(client: Client, body: dict):
     except OSError:
         time.sleep(0.2)
         return None
+
+
+def test_an_instance_answers_and_does_its_chores_again_after_postgresql_restarts(postgres, tmp_path):
+    environment = {DATABASE_VARIABLE: postgres.new_database()}
+    (tmp_path / "one").mkdir()
+    instance = Registry(tmp_path / "one", environment=environment)
+    instance.start()
+    try:
+        instance.admin("open")
+        client = Client(instance.url, instance.ca_file)
+        assert client.register(request("pump1")).status == 202
+
+        postgres.restart()  # every connection the instance held is gone
+
+        assert wait_until(lambda: client.register(request("pump2")).status == 202, "a new request's 202")
+        assert client.register(request("pump1")).status == 202
+        # The chores go on with new connections: the poll flush writes the last poll again.
+        before = {row["username"]: row["lastPollAt"] for row in instance.registrations()}
+        time.sleep(1.1)  # past the shown time's last second
+        assert client.register(request("pump1")).status == 202
+        wait_until(lambda: next(row["lastPollAt"] for row in instance.registrations()
+                                if row["username"] == "pump1") > before["pump1"], "pump1's new poll time")
+    finally:
+        instance.stop()

@@ -52,13 +52,21 @@ class PostgresServer:
         password_file.write_text(PASSWORD)
         if self._as_postgres:
             shutil.chown(password_file, "postgres")
-        data = self._root / "cluster"
-        self._run("initdb", "-D", str(data), "-U", USER, f"--pwfile={password_file}", "--auth=scram-sha-256",
-                  "-E", "UTF8", "--locale=C.UTF-8")
+        self._run("initdb", "-D", str(self._root / "cluster"), "-U", USER, f"--pwfile={password_file}",
+                  "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8")
+        self._control("start")
+
+    def restart(self) -> None:
+        """Stop (closing every connection) and start again, as an upgrade or a failover would."""
+        self._control("restart", "-m", "fast")
+
+    def _control(self, action: str, *arguments: str) -> None:
         # fsync off: a test cluster is thrown away, and the suite runs much faster.
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self._root} "
                    "-c fsync=off -c max_connections=300")
-        self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(self._root / "log"), "-w", "start")
+        # -l: the server's output goes to a file, never to a pipe that run() would wait on.
+        self._run("pg_ctl", "-D", str(self._root / "cluster"), "-o", options, "-l", str(self._root / "log"),
+                  "-w", action, *arguments)
 
     def stop(self) -> None:
         try:
