@@ -39,20 +39,28 @@ def running_fleet(workdir: Path, agents: int, name: str = "fleet") -> Iterator[F
     """The bench registry server with ``agents`` pending registrations, each with its
     own password hashed by the real API (so the server has seen every password once)."""
     data_dir = workdir / name
-    # cheroot prints a traceback whenever wrk drops a connection at the end of a
-    # run: that goes to a file beside the data, not into the table.
-    with open(workdir / f"{name}-server.log", "w") as server_log:
-        process = subprocess.Popen([sys.executable, "-m", "bench.registry_server", str(data_dir)], cwd=PROJECT_ROOT,
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=server_log, text=True)
+    with registry_process(data_dir) as (url, pid):
+        bodies = [registration_body(f"agent{i:05d}") for i in range(agents)]
+        statuses = post_all(Poster(url, data_dir / CA_CERT_FILE), bodies)
+        if statuses != {202: agents}:
+            raise RuntimeError(f"registering the fleet answered {dict(statuses)}, not 202 to all")
+        yield Fleet(url, data_dir, bodies, pid)
+
+
+@contextmanager
+def registry_process(data_dir: Path, *arguments: str) -> Iterator[tuple[str, int]]:
+    """``python -m bench.registry_server DATA_DIR ARGUMENTS…`` running: (its URL, its pid).
+    cheroot prints a traceback whenever wrk drops a connection at the end of a run:
+    that goes to a log file beside the data, not into the table."""
+    with open(f"{data_dir}-server.log", "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "bench.registry_server", str(data_dir), *arguments],
+                                   cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                   text=True)
         try:
             url = process.stdout.readline().strip()
             if not url.startswith("https://"):
-                raise RuntimeError(f"the bench registry server did not start (exit {process.poll()})")
-            bodies = [registration_body(f"agent{i:05d}") for i in range(agents)]
-            statuses = post_all(Poster(url, data_dir / CA_CERT_FILE), bodies)
-            if statuses != {202: agents}:
-                raise RuntimeError(f"registering the fleet answered {dict(statuses)}, not 202 to all")
-            yield Fleet(url, data_dir, bodies, process.pid)
+                raise RuntimeError(f"the bench registry server did not start (exit {process.poll()}), see {log.name}")
+            yield url, process.pid
         finally:
             process.stdin.close()  # the server stops when its standard input closes
             try:

@@ -17,7 +17,6 @@ import resource
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.agents import REGISTER_PATH, Poster, registration_body
-from bench.fleet import PROJECT_ROOT, post_all
+from bench.fleet import post_all, registry_process
 from bench.load import LoadResult, generate_load
 from bench.polling import CONNECTIONS, WARM_UP_SECONDS
 from bench.report import Figure, not_measured
@@ -158,22 +157,8 @@ def _machine_cpu_seconds() -> float:
 @contextmanager
 def _instance(data_dir: Path, *arguments: str) -> Iterator[Process]:
     """The bench registry server behind a balancer on 127.0.0.1."""
-    with open(f"{data_dir}-server.log", "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bench.registry_server", str(data_dir), "--trust-proxy", BALANCER, *arguments],
-            cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
-        try:
-            url = process.stdout.readline().strip()
-            if not url.startswith("https://"):
-                raise RuntimeError(f"the bench registry server did not start (exit {process.poll()}), see {log.name}")
-            yield Process(process.pid, url)
-        finally:
-            process.stdin.close()  # the server stops when its standard input closes
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with registry_process(data_dir, "--trust-proxy", BALANCER, *arguments) as (url, pid):
+        yield Process(pid, url)
 
 
 @contextmanager
