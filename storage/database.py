@@ -33,8 +33,10 @@ PRAGMAS = {
     "foreign_keys": 1,
 }
 BUSY_TIMEOUT_SECONDS = 15
-# Per instance; a thread waits up to the busy timeout for one to come free.
-POOL_CONNECTIONS = 16
+# Per instance (two of them and a few windows fit in PostgreSQL's default max_connections
+# of 100); beyond, a thread waits up to the busy timeout for one to come free. Fewer made
+# poll latency worse (bench 12: threads queued for a connection).
+POOL_CONNECTIONS = 32
 POSTGRESQL_SCHEMES = ("postgresql", "postgres")
 # pg_advisory_xact_lock's key for the write lock: any constant, the same in every instance.
 WRITE_LOCK_KEY = 0x436C_5265_6769  # "ClRegi"
