@@ -45,9 +45,11 @@ def translate(error: DatabaseError) -> StorageError:
         link = link.__context__
     if isinstance(error, StorageError):
         return error
+    # One line: the PostgreSQL driver's messages carry hints on lines of their own.
+    message = " ".join(str(error).split())
     if isinstance(error, IntegrityError):
-        return ConstraintBroken(str(error))
-    return DatabaseUnavailable(str(error))
+        return ConstraintBroken(message)
+    return DatabaseUnavailable(message)
 
 
 def translated(function):
