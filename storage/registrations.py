@@ -8,9 +8,9 @@ it is given.
 
 from __future__ import annotations
 
-import functools
 import json
 
+from storage.compiled import compiled, slot
 from storage.database import db, write_transaction
 from storage.errors import PublicKeyTaken, UsernameTaken, translated
 from storage.models import Registration
@@ -46,12 +46,11 @@ def find_by_key(key_fingerprint: str) -> RegistrationRecord | None:
     return _one_by("key_fingerprint", key_fingerprint)
 
 
-# peewee compiles a query anew on every call, which for this wide table costs
-# many times the lookup itself. Every poll looks a registration up, and the
-# poll-flush chore writes every poll's time: those statements are compiled once.
+# Every poll looks a registration up, and the poll-flush chore writes every
+# poll's time: those statements are compiled once (storage.compiled).
 
 def _one_by(column: str, value: str) -> RegistrationRecord | None:
-    row = db.execute_sql(_select_by(column), (value,)).fetchone()
+    row = _select_by(column).execute(value=value).fetchone()
     return None if row is None else _record(row)
 
 
@@ -61,18 +60,16 @@ def _record(row: tuple) -> RegistrationRecord:
                                  for field, stored in zip(Registration._meta.sorted_fields, row)})
 
 
-@functools.cache
-def _select_by(column: str) -> str:
-    """The SQL of "the registration whose ``column`` is ?", its columns in model order."""
-    sql, _ = Registration.select().where(getattr(Registration, column) == "").sql()
-    return sql
+@compiled
+def _select_by(column: str):
+    """The registration whose ``column`` is ``value``, its columns in model order."""
+    return Registration.select().where(getattr(Registration, column) == slot("value"))
 
 
-@functools.cache
-def _update_last_poll() -> str:
-    sql, _ = Registration.update(last_poll_at=0.0, last_poll_address="", revision=0).where(
-        Registration.id == 0).sql()
-    return sql
+@compiled
+def _update_last_poll():
+    return Registration.update(last_poll_at=slot("at"), last_poll_address=slot("address"),
+                               revision=slot("revision")).where(Registration.id == slot("id"))
 
 
 @translated
@@ -99,9 +96,9 @@ def record_polls(polls: dict[int, tuple[float, str]]) -> None:
     ``{registration id: (time, address)}``."""
     with write_transaction():
         revision = next_revision()
-        db.connection().executemany(
-            _update_last_poll(),
-            [(at, address, revision, registration_id) for registration_id, (at, address) in polls.items()])
+        _update_last_poll().execute_many(
+            {"at": at, "address": address, "revision": revision, "id": registration_id}
+            for registration_id, (at, address) in polls.items())
 
 
 @translated
