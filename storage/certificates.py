@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from peewee import fn
 
+from storage.compiled import compiled, slot
 from storage.errors import translated
 from storage.models import Certificate
 from storage.records import CertificateRecord
@@ -33,8 +34,17 @@ def _current(now: float):
 def add(*, registration_id: int, username: str, serial: str, fingerprint: str, pem: str, issued_at: float,
         not_after: float) -> None:
     """Keep an issued certificate; call inside the write transaction that grants or renews."""
-    Certificate.insert(registration_id=registration_id, username=username, serial=serial, fingerprint=fingerprint,
-                       pem=pem, issued_at=issued_at, not_after=not_after).execute()
+    _insert().execute(registration_id=registration_id, username=username, serial=serial, fingerprint=fingerprint,
+                      pem=pem, issued_at=issued_at, not_after=not_after)
+
+
+@compiled
+def _insert():
+    """Every grant runs this, a bulk grant a thousand times: compiled once. Without the
+    RETURNING of the new id that peewee adds where the database has it: nobody reads it."""
+    return Certificate.insert({field: slot(field.name) for field in (
+        Certificate.registration_id, Certificate.username, Certificate.serial, Certificate.fingerprint,
+        Certificate.pem, Certificate.issued_at, Certificate.not_after)}).returning()
 
 
 @translated

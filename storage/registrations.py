@@ -117,12 +117,18 @@ def decide(registration_id: int, while_status: str, **fields) -> bool:
     deleted), so that two admins cannot both decide.
     """
     with write_transaction():
-        changed = (
-            Registration.update(revision=next_revision(), **fields)
-            .where((Registration.id == registration_id) & (Registration.status == while_status))
-            .execute()
-        )
-    return changed == 1
+        cursor = _decide(tuple(sorted(fields))).execute(id=registration_id, while_status=while_status,
+                                                        revision=next_revision(), **fields)
+    return cursor.rowcount == 1
+
+
+@compiled
+def _decide(columns: tuple[str, ...]):
+    """Set ``columns`` and the revision of the registration ``id`` while it has ``while_status``:
+    every grant and reject runs this, a bulk grant a thousand times."""
+    fields = [getattr(Registration, column) for column in columns]
+    return (Registration.update({field: slot(field.name, field) for field in fields}, revision=slot("revision"))
+            .where((Registration.id == slot("id")) & (Registration.status == slot("while_status"))))
 
 
 @translated
