@@ -69,13 +69,22 @@ class CertificateLifecycle:
     def issue(self, registration_id: int, username: str, csr: x509.CertificateSigningRequest,
               plan: IssuancePlan) -> x509.Certificate:
         """Sign and keep a certificate; call inside the write transaction that grants or renews."""
-        certificate = self._ca.issue_client_certificate(csr, plan, self._crl_url)
+        certificate = self.sign(csr, plan)
+        self.keep(registration_id, username, certificate)
+        return certificate
+
+    def sign(self, csr: x509.CertificateSigningRequest, plan: IssuancePlan) -> x509.Certificate:
+        """A certificate as ``plan`` says, not yet kept: an administrator's grant signs before
+        it takes the write lock, and drops the certificate if the request was decided meanwhile."""
+        return self._ca.issue_client_certificate(csr, plan, self._crl_url)
+
+    def keep(self, registration_id: int, username: str, certificate: x509.Certificate) -> None:
+        """Store a signed certificate; call inside the write transaction that grants or renews."""
         certificates.add(registration_id=registration_id, username=username,
                          serial=format(certificate.serial_number, "x"),
                          fingerprint=certificate_fingerprint(certificate),
                          pem=certificate.public_bytes(Encoding.PEM).decode("ascii"),
                          issued_at=self._clock(), not_after=certificate.not_valid_after_utc.timestamp())
-        return certificate
 
     def revoke_all(self, registration_id: int, reason: str) -> list[CertificateRecord]:
         """Revoke every unrevoked certificate of a registration and reissue the CRL if any

@@ -9,6 +9,7 @@ it is given.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from storage.compiled import compiled, slot
 from storage.database import db, write_transaction
@@ -116,16 +117,24 @@ def decide(registration_id: int, while_status: str, **fields) -> bool:
     Returns False when it no longer has (someone else decided first, or it was
     deleted), so that two admins cannot both decide.
     """
+    return decide_each([(registration_id, fields)], while_status)[0]
+
+
+@translated
+def decide_each(decisions: Iterable[tuple[int, dict]], while_status: str) -> list[bool]:
+    """``decide`` for each (registration id, fields), in one transaction under one new revision
+    (a reader sees them all or none): whether each registration still had ``while_status``."""
     with write_transaction():
-        cursor = _decide(tuple(sorted(fields))).execute(id=registration_id, while_status=while_status,
-                                                        revision=next_revision(), **fields)
-    return cursor.rowcount == 1
+        revision = next_revision()
+        return [_decide(tuple(sorted(fields))).execute(id=registration_id, while_status=while_status,
+                                                       revision=revision, **fields).rowcount == 1
+                for registration_id, fields in decisions]
 
 
 @compiled
 def _decide(columns: tuple[str, ...]):
     """Set ``columns`` and the revision of the registration ``id`` while it has ``while_status``:
-    every grant and reject runs this, a bulk grant a thousand times."""
+    every grant and rejection runs this, a bulk grant once for each name."""
     fields = [getattr(Registration, column) for column in columns]
     return (Registration.update({field: slot(field.name, field) for field in fields}, revision=slot("revision"))
             .where((Registration.id == slot("id")) & (Registration.status == slot("while_status"))))
