@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -105,10 +106,19 @@ class CsrReview:
 
 @dataclass(frozen=True)
 class CheckedCsr:
-    """A CSR that passed every check, with its review facts."""
+    """A CSR that passed every check, and its review facts.
+
+    The facts are gathered when first asked for: granting a stored CSR needs its
+    key type only, and a bulk grant re-reads a thousand of them."""
 
     csr: x509.CertificateSigningRequest
-    review: CsrReview
+    key_algorithm: str  # RSA, EC, Ed25519
+    key_size: str
+    signature_algorithm: str
+
+    @functools.cached_property
+    def review(self) -> CsrReview:
+        return _review(self.csr, self.key_algorithm, self.key_size, self.signature_algorithm)
 
 
 def check_csr(pem: str, username: str) -> CheckedCsr:
@@ -119,14 +129,17 @@ def check_csr(pem: str, username: str) -> CheckedCsr:
     if not csr.is_signature_valid:
         raise CsrError("the CSR's signature does not verify")
     _check_common_name(csr, username)
-    return CheckedCsr(csr, _review(csr, key_algorithm, key_size, signature_algorithm))
+    checked = CheckedCsr(csr, key_algorithm, key_size, signature_algorithm)
+    checked.review  # gathered now, so that a CSR whose extensions cannot be parsed is refused now
+    return checked
 
 
 def load_checked_csr(pem: str) -> CheckedCsr:
-    """Re-read a CSR that ``check_csr`` accepted earlier (the stored one)."""
+    """Re-read a CSR that ``check_csr`` accepted earlier (the stored one), its key and
+    signature checked again: the accepted ones may have narrowed since."""
     csr = x509.load_pem_x509_csr(pem.encode("ascii"))
     key_algorithm, key_size = _accepted_key(csr)
-    return CheckedCsr(csr, _review(csr, key_algorithm, key_size, _accepted_signature_algorithm(csr)))
+    return CheckedCsr(csr, key_algorithm, key_size, _accepted_signature_algorithm(csr))
 
 
 def _load_single_pem(pem: str) -> x509.CertificateSigningRequest:

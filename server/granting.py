@@ -113,7 +113,7 @@ class Granting:
         unknown = [str(san) for san in sans if san not in checked.review.sans]
         if unknown:
             raise Refused(f"the CSR does not ask for {', '.join(unknown)}")
-        plan = self._ca.plan_client_certificate(registration.username, checked.review.key_algorithm, sans,
+        plan = self._ca.plan_client_certificate(registration.username, checked.key_algorithm, sans,
                                                 self._clock())
         return _CheckedGrant(registration, granted_roles, granted_permissions, sans,
                              self._lifecycle.sign(checked.csr, plan))
