@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
-from server.ca import CertificateAuthority
+from server.ca import CertificateAuthority, IssuancePlan
 from server.csr import SubjectAltName, load_checked_csr
 from server.decisions import attempt, load_reviewed
-from server.lifecycle import CertificateLifecycle
+from server.lifecycle import CertificateLifecycle, SignedCertificate
 from server.notifications import GRANTED_EVENT, queue
 from server.outcomes import Refused
 from server.statuses import GRANTED, PENDING
@@ -36,14 +36,15 @@ GRANTS_PER_TRANSACTION = 100
 
 @dataclass(frozen=True)
 class _CheckedGrant:
-    """A grant that passed every check, its certificate signed (none without a CSR): what
-    the write transaction stores, if the request is still pending by then."""
+    """A grant that passed every check: its certificate is signed next, and all is stored
+    if the request is still pending by then."""
 
     registration: RegistrationRecord
     roles: tuple[str, ...]
     permissions: tuple[Permission, ...]
     sans: tuple[SubjectAltName, ...]
-    certificate: x509.Certificate | None
+    csr: x509.CertificateSigningRequest | None  # none: a request for a password only
+    plan: IssuancePlan | None
 
 
 class Granting:
@@ -70,7 +71,7 @@ class Granting:
         With ``reviewed``, only the request the administrator looked at is granted.
         """
         checked = self._check(username, reviewed, roles, permissions, tuple(sans), expected_fingerprint)
-        [decision] = self._write([checked], actor)
+        [decision] = self._write([checked], [self._sign(checked)], actor)
         if not decision.done:
             raise Refused(decision.refusal)
         return decision
@@ -84,14 +85,17 @@ class Granting:
         decisions = []
         for batch in _batches(usernames):
             checked = [attempt(name, lambda: self._check(name, reviewed.get(name))) for name in batch]
-            written = iter(self._write([item for item in checked if isinstance(item, _CheckedGrant)], actor))
+            grants = [item for item in checked if isinstance(item, _CheckedGrant)]
+            # The batch's checks, then its signatures: taken in turn, each evicts the other's
+            # code and data from the processor's caches, and a bulk grant takes a fifth longer.
+            written = iter(self._write(grants, [self._sign(grant) for grant in grants], actor))
             decisions += [next(written) if isinstance(item, _CheckedGrant) else item for item in checked]
         return decisions
 
     def _check(self, username: str, reviewed: ReviewedRequest | None, roles: Iterable[str] | None = None,
                permissions: Iterable[Permission] | None = None, sans: tuple[SubjectAltName, ...] = (),
                expected_fingerprint: str | None = None) -> _CheckedGrant:
-        """A grant by every rule, its certificate signed; Refused saying which rule it breaks."""
+        """A grant by every rule; Refused saying which rule it breaks."""
         registration = load_reviewed(username, reviewed)
         if registration.status != PENDING:
             raise Refused(f"{registration.username} is {registration.status}, not pending")
@@ -103,7 +107,7 @@ class Granting:
                 raise Refused(f"{registration.username} sent no CSR, so there is no key fingerprint to compare")
             if sans:
                 raise Refused(f"{registration.username} sent no CSR, so no SANs can be issued")
-            return _CheckedGrant(registration, granted_roles, granted_permissions, sans, None)
+            return _CheckedGrant(registration, granted_roles, granted_permissions, sans, None, None)
         checked = load_checked_csr(registration.csr_pem)
         if expected_fingerprint is not None:
             expected = fingerprint_argument(expected_fingerprint)
@@ -115,12 +119,17 @@ class Granting:
             raise Refused(f"the CSR does not ask for {', '.join(unknown)}")
         plan = self._ca.plan_client_certificate(registration.username, checked.key_algorithm, sans,
                                                 self._clock())
-        return _CheckedGrant(registration, granted_roles, granted_permissions, sans,
-                             self._lifecycle.sign(checked.csr, plan))
+        return _CheckedGrant(registration, granted_roles, granted_permissions, sans, checked.csr, plan)
 
-    def _write(self, grants: list[_CheckedGrant], actor: str) -> list[Decision]:
-        """Write checked grants in one transaction, each only while its request is still
-        pending, with its certificate, audit entry and event; one result per grant, in order."""
+    def _sign(self, grant: _CheckedGrant) -> SignedCertificate | None:
+        """The grant's certificate, signed before the write lock is taken so that the lock
+        is held only to write."""
+        return None if grant.csr is None else self._lifecycle.sign(grant.csr, grant.plan)
+
+    def _write(self, grants: list[_CheckedGrant], certificates: list[SignedCertificate | None],
+               actor: str) -> list[Decision]:
+        """Write checked grants and their certificates in one transaction, each only while its
+        request is still pending, with its audit entry and event; one result per grant, in order."""
         if not grants:
             return []
         now = self._clock()
@@ -130,17 +139,16 @@ class Granting:
                                           "granted_roles": list(grant.roles),
                                           "granted_permissions": [p.to_json() for p in grant.permissions]})
                  for grant in grants], PENDING)
-            return [self._keep(grant, actor, now) if decided else _decided_meanwhile(grant)
-                    for grant, decided in zip(grants, still_pending)]
+            return [self._keep(grant, certificate, actor, now) if decided else _decided_meanwhile(grant)
+                    for grant, certificate, decided in zip(grants, certificates, still_pending)]
 
-    def _keep(self, grant: _CheckedGrant, actor: str, now: float) -> Decision:
+    def _keep(self, grant: _CheckedGrant, certificate: SignedCertificate | None, actor: str, now: float) -> Decision:
         """The certificate, audit entry and event of a grant written; inside its transaction."""
         username = grant.registration.username
         serial = not_after = None
-        if grant.certificate is not None:
-            self._lifecycle.keep(grant.registration.id, username, grant.certificate)
-            serial = format(grant.certificate.serial_number, "x")
-            not_after = grant.certificate.not_valid_after_utc.timestamp()
+        if certificate is not None:
+            self._lifecycle.keep(grant.registration.id, username, certificate)
+            serial, not_after = certificate.serial, certificate.not_after
         audit.record(now, actor, "grant", username, grant_detail(grant.roles, grant.permissions, serial, grant.sans))
         queue(now, GRANTED_EVENT, username, roles=list(grant.roles), certificateSerial=serial)
         return Decision(username, certificate_serial=serial, certificate_not_after=not_after)

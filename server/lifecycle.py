@@ -52,6 +52,17 @@ class CertificateView:
 
 
 @dataclass(frozen=True)
+class SignedCertificate:
+    """A certificate just signed, in the forms it is stored and handed out in: worked out
+    when it is signed, so that a grant's write transaction only writes."""
+
+    serial: str  # lowercase hex
+    fingerprint: str  # SHA-256 over its DER
+    pem: str
+    not_after: float
+
+
+@dataclass(frozen=True)
 class CrlInfo:
     number: int
     next_update: float
@@ -67,24 +78,25 @@ class CertificateLifecycle:
         self._crl_url = crl_url
 
     def issue(self, registration_id: int, username: str, csr: x509.CertificateSigningRequest,
-              plan: IssuancePlan) -> x509.Certificate:
+              plan: IssuancePlan) -> SignedCertificate:
         """Sign and keep a certificate; call inside the write transaction that grants or renews."""
-        certificate = self.sign(csr, plan)
-        self.keep(registration_id, username, certificate)
-        return certificate
+        signed = self.sign(csr, plan)
+        self.keep(registration_id, username, signed)
+        return signed
 
-    def sign(self, csr: x509.CertificateSigningRequest, plan: IssuancePlan) -> x509.Certificate:
+    def sign(self, csr: x509.CertificateSigningRequest, plan: IssuancePlan) -> SignedCertificate:
         """A certificate as ``plan`` says, not yet kept: an administrator's grant signs before
         it takes the write lock, and drops the certificate if the request was decided meanwhile."""
-        return self._ca.issue_client_certificate(csr, plan, self._crl_url)
+        certificate = self._ca.issue_client_certificate(csr, plan, self._crl_url)
+        return SignedCertificate(format(certificate.serial_number, "x"), certificate_fingerprint(certificate),
+                                 certificate.public_bytes(Encoding.PEM).decode("ascii"),
+                                 certificate.not_valid_after_utc.timestamp())
 
-    def keep(self, registration_id: int, username: str, certificate: x509.Certificate) -> None:
+    def keep(self, registration_id: int, username: str, signed: SignedCertificate) -> None:
         """Store a signed certificate; call inside the write transaction that grants or renews."""
-        certificates.add(registration_id=registration_id, username=username,
-                         serial=format(certificate.serial_number, "x"),
-                         fingerprint=certificate_fingerprint(certificate),
-                         pem=certificate.public_bytes(Encoding.PEM).decode("ascii"),
-                         issued_at=self._clock(), not_after=certificate.not_valid_after_utc.timestamp())
+        certificates.add(registration_id=registration_id, username=username, serial=signed.serial,
+                         fingerprint=signed.fingerprint, pem=signed.pem, issued_at=self._clock(),
+                         not_after=signed.not_after)
 
     def revoke_all(self, registration_id: int, reason: str) -> list[CertificateRecord]:
         """Revoke every unrevoked certificate of a registration and reissue the CRL if any
