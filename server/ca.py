@@ -218,7 +218,8 @@ class CertificateAuthority:
         )
 
 
-def _builder(subject, public_key, issuer, authority_key_identifier, not_before, not_after) -> x509.CertificateBuilder:
+def _builder(subject, public_key, issuer, authority_key_identifier, not_before,
+             not_after) -> x509.CertificateBuilder:
     """The fields every certificate shares."""
     return (
         x509.CertificateBuilder()

@@ -139,11 +139,12 @@ class Granting:
                                           "granted_roles": list(grant.roles),
                                           "granted_permissions": [p.to_json() for p in grant.permissions]})
                  for grant in grants], PENDING)
-            return [self._keep(grant, certificate, actor, now) if decided else _decided_meanwhile(grant)
+            return [self._store_granted(grant, certificate, actor, now) if decided else _decided_meanwhile(grant)
                     for grant, certificate, decided in zip(grants, certificates, still_pending)]
 
-    def _keep(self, grant: _CheckedGrant, certificate: SignedCertificate | None, actor: str, now: float) -> Decision:
-        """The certificate, audit entry and event of a grant written; inside its transaction."""
+    def _store_granted(self, grant: _CheckedGrant, certificate: SignedCertificate | None, actor: str,
+                       now: float) -> Decision:
+        """Store the certificate, audit entry and event of a grant just decided; inside its transaction."""
         username = grant.registration.username
         serial = not_after = None
         if certificate is not None:
