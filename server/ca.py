@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from common.fingerprints import certificate_fingerprint
@@ -134,12 +135,12 @@ class CertificateAuthority:
         key_usage = ("digitalSignature", "keyEncipherment") if key_algorithm == "RSA" else ("digitalSignature",)
         return IssuancePlan(username, not_before, not_after, key_usage, ("clientAuth",), tuple(sans))
 
-    def issue_client_certificate(self, csr: x509.CertificateSigningRequest, plan: IssuancePlan,
+    def issue_client_certificate(self, public_key: CertificatePublicKeyTypes, plan: IssuancePlan,
                                  crl_url: str | None = None) -> x509.Certificate:
-        """Sign a client certificate for ``csr``'s key exactly as ``plan`` says: the subject
-        and SANs come from the plan, never from the CSR, nor any extension it asked for.
-        With ``crl_url``, relying parties learn where to check for its revocation."""
-        public_key = csr.public_key()
+        """Sign a client certificate for the CSR's ``public_key`` exactly as ``plan`` says: the
+        subject and SANs come from the plan, never from the CSR (which this never sees), nor
+        any extension it asked for. With ``crl_url``, relying parties learn where to check for
+        its revocation."""
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, plan.common_name)])
         builder = _builder(subject, public_key, self.certificate.subject, self._authority_key_identifier,
                            plan.not_before, plan.not_after)

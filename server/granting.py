@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from server.ca import CertificateAuthority, IssuancePlan
 from server.csr import SubjectAltName, load_checked_csr
@@ -43,7 +43,7 @@ class _CheckedGrant:
     roles: tuple[str, ...]
     permissions: tuple[Permission, ...]
     sans: tuple[SubjectAltName, ...]
-    csr: x509.CertificateSigningRequest | None  # none: a request for a password only
+    public_key: CertificatePublicKeyTypes | None  # the CSR's; none: a request for a password only
     plan: IssuancePlan | None
 
 
@@ -119,12 +119,12 @@ class Granting:
             raise Refused(f"the CSR does not ask for {', '.join(unknown)}")
         plan = self._ca.plan_client_certificate(registration.username, checked.key_algorithm, sans,
                                                 self._clock())
-        return _CheckedGrant(registration, granted_roles, granted_permissions, sans, checked.csr, plan)
+        return _CheckedGrant(registration, granted_roles, granted_permissions, sans, checked.public_key, plan)
 
     def _sign(self, grant: _CheckedGrant) -> SignedCertificate | None:
         """The grant's certificate, signed before the write lock is taken so that the lock
         is held only to write."""
-        return None if grant.csr is None else self._lifecycle.sign(grant.csr, grant.plan)
+        return None if grant.public_key is None else self._lifecycle.sign(grant.public_key, grant.plan)
 
     def _write(self, grants: list[_CheckedGrant], certificates: list[SignedCertificate | None],
                actor: str) -> list[Decision]:

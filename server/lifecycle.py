@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from common.fingerprints import certificate_fingerprint
@@ -77,17 +78,17 @@ class CertificateLifecycle:
         self._publish_crl = publish_crl
         self._crl_url = crl_url
 
-    def issue(self, registration_id: int, username: str, csr: x509.CertificateSigningRequest,
+    def issue(self, registration_id: int, username: str, public_key: CertificatePublicKeyTypes,
               plan: IssuancePlan) -> SignedCertificate:
         """Sign and keep a certificate; call inside the write transaction that grants or renews."""
-        signed = self.sign(csr, plan)
+        signed = self.sign(public_key, plan)
         self.keep(registration_id, username, signed)
         return signed
 
-    def sign(self, csr: x509.CertificateSigningRequest, plan: IssuancePlan) -> SignedCertificate:
+    def sign(self, public_key: CertificatePublicKeyTypes, plan: IssuancePlan) -> SignedCertificate:
         """A certificate as ``plan`` says, not yet kept: an administrator's grant signs before
         it takes the write lock, and drops the certificate if the request was decided meanwhile."""
-        certificate = self._ca.issue_client_certificate(csr, plan, self._crl_url)
+        certificate = self._ca.issue_client_certificate(public_key, plan, self._crl_url)
         return SignedCertificate(format(certificate.serial_number, "x"), certificate_fingerprint(certificate),
                                  certificate.public_bytes(Encoding.PEM).decode("ascii"),
                                  certificate.not_valid_after_utc.timestamp())

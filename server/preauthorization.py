@@ -129,7 +129,7 @@ def grant_preauthorized(ca: CertificateAuthority, lifecycle: CertificateLifecycl
     plan = ca.plan_client_certificate(registration.username, checked.review.key_algorithm, (), now)
     registrations.decide(registration.id, PENDING, status=GRANTED, decided_at=now, decided_by=actor,
                          granted_roles=list(roles), granted_permissions=[p.to_json() for p in permissions])
-    certificate = lifecycle.issue(registration.id, registration.username, checked.csr, plan)
+    certificate = lifecycle.issue(registration.id, registration.username, checked.public_key, plan)
     serial = certificate.serial
     audit.record(now, actor, "grant", registration.username, grant_detail(roles, permissions, serial, ()))
     queue(now, GRANTED_EVENT, registration.username, roles=list(roles), certificateSerial=serial,

@@ -57,7 +57,7 @@ def renew_certificate(registration: RegistrationRecord, method: str, csr_pem: st
             registrations.set_key(registration.id, checked.review.key_fingerprint)
         else:
             registrations.touch(registration.id)
-        certificate = lifecycle.issue(registration.id, registration.username, checked.csr, plan)
+        certificate = lifecycle.issue(registration.id, registration.username, checked.public_key, plan)
         serial = certificate.serial
         if replaced:
             lifecycle.reissue_in_transaction()
