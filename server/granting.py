@@ -20,7 +20,7 @@ from server.ca import CertificateAuthority, IssuancePlan
 from server.csr import SubjectAltName, load_checked_csr
 from server.decisions import attempt, load_reviewed
 from server.lifecycle import CertificateLifecycle, SignedCertificate
-from server.notifications import GRANTED_EVENT, queue
+from server.notifications import GRANTED_EVENT, queue_each
 from server.outcomes import Refused
 from server.statuses import GRANTED, PENDING
 from server.terms import fingerprint_argument, grant_detail
@@ -139,20 +139,28 @@ class Granting:
                                           "granted_roles": list(grant.roles),
                                           "granted_permissions": [p.to_json() for p in grant.permissions]})
                  for grant in grants], PENDING)
-            return [self._store_granted(grant, certificate, actor, now) if decided else _decided_meanwhile(grant)
-                    for grant, certificate, decided in zip(grants, certificates, still_pending)]
+            granted = [(grant, certificate)
+                       for grant, certificate, decided in zip(grants, certificates, still_pending) if decided]
+            # Each kind of row, for all the grants at once: one call to the database for each.
+            self._lifecycle.keep_each((grant.registration.id, grant.registration.username, certificate)
+                                      for grant, certificate in granted if certificate is not None)
+            audit.record_each((now, actor, "grant", grant.registration.username,
+                               grant_detail(grant.roles, grant.permissions, _serial(certificate), grant.sans))
+                              for grant, certificate in granted)
+            queue_each((now, GRANTED_EVENT, grant.registration.username,
+                        {"roles": list(grant.roles), "certificateSerial": _serial(certificate)})
+                       for grant, certificate in granted)
+        return [_granted(grant, certificate) if decided else _decided_meanwhile(grant)
+                for grant, certificate, decided in zip(grants, certificates, still_pending)]
 
-    def _store_granted(self, grant: _CheckedGrant, certificate: SignedCertificate | None, actor: str,
-                       now: float) -> Decision:
-        """Store the certificate, audit entry and event of a grant just decided; inside its transaction."""
-        username = grant.registration.username
-        serial = not_after = None
-        if certificate is not None:
-            self._lifecycle.keep(grant.registration.id, username, certificate)
-            serial, not_after = certificate.serial, certificate.not_after
-        audit.record(now, actor, "grant", username, grant_detail(grant.roles, grant.permissions, serial, grant.sans))
-        queue(now, GRANTED_EVENT, username, roles=list(grant.roles), certificateSerial=serial)
-        return Decision(username, certificate_serial=serial, certificate_not_after=not_after)
+
+def _serial(certificate: SignedCertificate | None) -> str | None:
+    return None if certificate is None else certificate.serial
+
+
+def _granted(grant: _CheckedGrant, certificate: SignedCertificate | None) -> Decision:
+    return Decision(grant.registration.username, certificate_serial=_serial(certificate),
+                    certificate_not_after=None if certificate is None else certificate.not_after)
 
 
 def _decided_meanwhile(grant: _CheckedGrant) -> Decision:

@@ -10,7 +10,7 @@ folder) and reissued by a chore before its ``nextUpdate`` passes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -95,9 +95,15 @@ class CertificateLifecycle:
 
     def keep(self, registration_id: int, username: str, signed: SignedCertificate) -> None:
         """Store a signed certificate; call inside the write transaction that grants or renews."""
-        certificates.add(registration_id=registration_id, username=username, serial=signed.serial,
-                         fingerprint=signed.fingerprint, pem=signed.pem, issued_at=self._clock(),
-                         not_after=signed.not_after)
+        self.keep_each([(registration_id, username, signed)])
+
+    def keep_each(self, issued: Iterable[tuple[int, str, SignedCertificate]]) -> None:
+        """Store signed certificates given as (registration id, username, certificate), all at
+        once; call inside the write transaction that grants them."""
+        now = self._clock()
+        certificates.add_each({"registration_id": registration_id, "username": username, "serial": signed.serial,
+                               "fingerprint": signed.fingerprint, "pem": signed.pem, "issued_at": now,
+                               "not_after": signed.not_after} for registration_id, username, signed in issued)
 
     def revoke_all(self, registration_id: int, reason: str) -> list[CertificateRecord]:
         """Revoke every unrevoked certificate of a registration and reissue the CRL if any
