@@ -1,12 +1,13 @@
 """8. Bulk grant: ``admin grant --all-pending`` over 1,000 pending EC P-256 requests.
 
-Timed is the core call the CLI makes (``RegistrationService.grant_many``): for
-each name its own transaction that loads the request, re-checks its CSR,
-signs and stores the certificate with its audit entry and its event. Beside it,
-in the same run, 1,000 bare ``cryptography`` signings of the same CSRs with the
-same CA key (bench.granting's baseline). The pending rows go in straight
-through storage with one shared password hash: 1,000 scrypt hashes would time
-the set-up, not the grant.
+Timed is the core call the CLI makes (``RegistrationService.grant_many``): each
+name's request loaded and its CSR re-checked, its certificate signed, and then a
+batch of grants stored in one transaction, each with its certificate, audit
+entry and event (``server.granting``). Beside it, in the same run, 1,000 bare
+``cryptography`` signings of the same CSRs with the same CA key
+(bench.granting's baseline). The pending rows go in straight through storage
+with one shared password hash: 1,000 scrypt hashes would time the set-up, not
+the grant.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""What administrators do: open and lock, grant, reject, delete, revoke; and the expiry chore.
+"""What administrators do: open and lock, reject, delete, revoke; and the expiry chore.
+Grants have a module of their own, ``server.granting``.
 
 Every action is one transaction together with its audit entry, and raises
 ``Refused`` with a one-line reason when it cannot be done.
@@ -8,22 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from server.ca import CertificateAuthority
-from server.csr import SubjectAltName, load_checked_csr
+from server.decisions import attempt, load_reviewed
 from server.lifecycle import REASONS, CertificateLifecycle
 from server.limits import Limits
 from server.notifications import (
     EXPIRED_EVENT,
-    GRANTED_EVENT,
     REJECTED_EVENT,
     REVOKED_EVENT,
     queue,
 )
 from server.outcomes import Refused
 from server.queries import load
-from server.statuses import GRANTED, PENDING, REJECTED
-from server.terms import fingerprint_argument, grant_detail
-from server.validation import Permission
+from server.statuses import PENDING, REJECTED
 from server.views import Decision, ReviewedRequest
 from storage import (
     audit,
@@ -32,7 +29,6 @@ from storage import (
     registry_state,
     write_transaction,
 )
-from storage.records import RegistrationRecord
 
 DEFAULT_OPEN_SECONDS = 300
 MAX_OPEN_SECONDS = 24 * 3600
@@ -41,9 +37,7 @@ REGISTRY_ACTOR = "registry"
 
 
 class Administration:
-    def __init__(self, ca: CertificateAuthority, clock: Callable[[], float], limits: Limits,
-                 lifecycle: CertificateLifecycle):
-        self._ca = ca
+    def __init__(self, clock: Callable[[], float], limits: Limits, lifecycle: CertificateLifecycle):
         self._clock = clock
         self._limits = limits
         self._lifecycle = lifecycle
@@ -63,83 +57,18 @@ class Administration:
             registry_state.set_open_until(None)
             audit.record(now, actor, "lock")
 
-    def grant(
-        self,
-        username: str,
-        actor: str,
-        *,
-        roles: Iterable[str] | None = None,
-        permissions: Iterable[Permission] | None = None,
-        sans: Iterable[SubjectAltName] = (),
-        expected_fingerprint: str | None = None,
-        reviewed: ReviewedRequest | None = None,
-    ) -> Decision:
-        """Grant a pending request; issue its certificate when it sent a CSR.
-
-        ``roles`` and ``permissions`` default to everything requested and may
-        only narrow it; ``sans`` must be among the CSR's and defaults to none.
-        With ``reviewed``, only the request the administrator looked at is granted.
-        """
-        registration = _load_reviewed(username, reviewed)
-        if registration.status != PENDING:
-            raise Refused(f"{registration.username} is {registration.status}, not pending")
-        requested_permissions = [Permission.from_json(p) for p in registration.permissions]
-        granted_roles = _subset(roles, registration.roles, "role")
-        granted_permissions = _subset(permissions, requested_permissions, "permission")
-        sans = tuple(sans)
-        checked = plan = None
-        if registration.csr_pem is None:
-            if expected_fingerprint is not None:
-                raise Refused(f"{registration.username} sent no CSR, so there is no key fingerprint to compare")
-            if sans:
-                raise Refused(f"{registration.username} sent no CSR, so no SANs can be issued")
-        else:
-            checked = load_checked_csr(registration.csr_pem)
-            if expected_fingerprint is not None:
-                expected = fingerprint_argument(expected_fingerprint)
-                if expected != checked.review.key_fingerprint:
-                    raise Refused(f"fingerprint mismatch: expected {expected}, "
-                                  f"the request's key is {checked.review.key_fingerprint}")
-            unknown = [str(san) for san in sans if san not in checked.review.sans]
-            if unknown:
-                raise Refused(f"the CSR does not ask for {', '.join(unknown)}")
-            plan = self._ca.plan_client_certificate(
-                registration.username, checked.review.key_algorithm, sans, self._clock())
-        now = self._clock()
-        with write_transaction():
-            if not registrations.decide(registration.id, PENDING, status=GRANTED, decided_at=now, decided_by=actor,
-                                        granted_roles=list(granted_roles),
-                                        granted_permissions=[p.to_json() for p in granted_permissions]):
-                raise Refused(f"{registration.username} was decided or deleted meanwhile")
-            serial = not_after = None
-            if plan is not None:
-                certificate = self._lifecycle.issue(registration.id, registration.username, checked.csr, plan)
-                serial = format(certificate.serial_number, "x")
-                not_after = certificate.not_valid_after_utc.timestamp()
-            audit.record(now, actor, "grant", registration.username,
-                         grant_detail(granted_roles, granted_permissions, serial, sans))
-            queue(now, GRANTED_EVENT, registration.username, roles=list(granted_roles), certificateSerial=serial)
-        return Decision(registration.username, certificate_serial=serial, certificate_not_after=not_after)
-
-    def grant_many(self, usernames: Iterable[str], actor: str,
-                   reviewed: Mapping[str, ReviewedRequest] | None = None) -> list[Decision]:
-        """Grant each pending request as requested, each in its own transaction: one name's
-        refusal changes nothing for the others. One result per name, in order. With
-        ``reviewed`` (username → the request confirmed), only those requests are granted."""
-        reviewed = reviewed or {}
-        return [_attempt(username, lambda: self.grant(username, actor, reviewed=reviewed.get(username)))
-                for username in usernames]
-
     def reject_many(self, usernames: Iterable[str], actor: str, reason: str | None = None,
                     reviewed: Mapping[str, ReviewedRequest] | None = None) -> list[Decision]:
-        """Reject each pending request, as ``grant_many`` grants."""
+        """Reject each pending request, each in its own transaction: one name's refusal changes
+        nothing for the others. One result per name, in order. With ``reviewed`` (username →
+        the request confirmed), only those requests are rejected."""
         reviewed = reviewed or {}
-        return [_attempt(username, lambda: self.reject(username, actor, reason, reviewed.get(username)))
+        return [attempt(username, lambda: self.reject(username, actor, reason, reviewed.get(username)))
                 for username in usernames]
 
     def reject(self, username: str, actor: str, reason: str | None = None,
                reviewed: ReviewedRequest | None = None) -> Decision:
-        registration = _load_reviewed(username, reviewed)
+        registration = load_reviewed(username, reviewed)
         if registration.status != PENDING:
             raise Refused(f"{registration.username} is {registration.status}, not pending")
         reason = (reason or "").strip() or None
@@ -218,32 +147,3 @@ class Administration:
                     expired += 1
         return expired
 
-
-def _load_reviewed(username: str, reviewed: ReviewedRequest | None) -> RegistrationRecord:
-    """The registration a decision is about; Refused when it is not the one reviewed.
-
-    Ids are never reused, so a request deleted (or expired) and registered anew
-    under the same name, say by an impostor while the review was open, is
-    another request, and so is one whose content changed."""
-    registration = load(username)
-    if reviewed is not None and reviewed != ReviewedRequest(registration.id, registration.request_digest):
-        raise Refused(f"the request of {registration.username} that was reviewed was deleted, expired or "
-                      "replaced meanwhile; nothing changed: review the current one")
-    return registration
-
-
-def _attempt(username: str, decide: Callable[[], Decision]) -> Decision:
-    try:
-        return decide()
-    except Refused as refusal:
-        return Decision(username, refusal=str(refusal))
-
-
-def _subset(chosen, requested, what: str) -> tuple:
-    if chosen is None:
-        return tuple(requested)
-    chosen = tuple(chosen)
-    extra = [item for item in chosen if item not in requested]
-    if extra:
-        raise Refused(f"the request did not ask for the {what} {extra[0]}")
-    return chosen

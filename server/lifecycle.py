@@ -10,11 +10,12 @@ folder) and reissued by a chore before its ``nextUpdate`` passes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from common.fingerprints import certificate_fingerprint
@@ -52,6 +53,17 @@ class CertificateView:
 
 
 @dataclass(frozen=True)
+class SignedCertificate:
+    """A certificate just signed, in the forms it is stored and handed out in: worked out
+    when it is signed, so that a grant's write transaction only writes."""
+
+    serial: str  # lowercase hex
+    fingerprint: str  # SHA-256 over its DER
+    pem: str
+    not_after: float
+
+
+@dataclass(frozen=True)
 class CrlInfo:
     number: int
     next_update: float
@@ -66,16 +78,32 @@ class CertificateLifecycle:
         self._publish_crl = publish_crl
         self._crl_url = crl_url
 
-    def issue(self, registration_id: int, username: str, csr: x509.CertificateSigningRequest,
-              plan: IssuancePlan) -> x509.Certificate:
+    def issue(self, registration_id: int, username: str, public_key: CertificatePublicKeyTypes,
+              plan: IssuancePlan) -> SignedCertificate:
         """Sign and keep a certificate; call inside the write transaction that grants or renews."""
-        certificate = self._ca.issue_client_certificate(csr, plan, self._crl_url)
-        certificates.add(registration_id=registration_id, username=username,
-                         serial=format(certificate.serial_number, "x"),
-                         fingerprint=certificate_fingerprint(certificate),
-                         pem=certificate.public_bytes(Encoding.PEM).decode("ascii"),
-                         issued_at=self._clock(), not_after=certificate.not_valid_after_utc.timestamp())
-        return certificate
+        signed = self.sign(public_key, plan)
+        self.keep(registration_id, username, signed)
+        return signed
+
+    def sign(self, public_key: CertificatePublicKeyTypes, plan: IssuancePlan) -> SignedCertificate:
+        """A certificate as ``plan`` says, not yet kept: an administrator's grant signs before
+        it takes the write lock, and drops the certificate if the request was decided meanwhile."""
+        certificate = self._ca.issue_client_certificate(public_key, plan, self._crl_url)
+        return SignedCertificate(format(certificate.serial_number, "x"), certificate_fingerprint(certificate),
+                                 certificate.public_bytes(Encoding.PEM).decode("ascii"),
+                                 certificate.not_valid_after_utc.timestamp())
+
+    def keep(self, registration_id: int, username: str, signed: SignedCertificate) -> None:
+        """Store a signed certificate; call inside the write transaction that grants or renews."""
+        self.keep_each([(registration_id, username, signed)])
+
+    def keep_each(self, issued: Iterable[tuple[int, str, SignedCertificate]]) -> None:
+        """Store signed certificates given as (registration id, username, certificate), all at
+        once; call inside the write transaction that grants them."""
+        now = self._clock()
+        certificates.add_each({"registration_id": registration_id, "username": username, "serial": signed.serial,
+                               "fingerprint": signed.fingerprint, "pem": signed.pem, "issued_at": now,
+                               "not_after": signed.not_after} for registration_id, username, signed in issued)
 
     def revoke_all(self, registration_id: int, reason: str) -> list[CertificateRecord]:
         """Revoke every unrevoked certificate of a registration and reissue the CRL if any

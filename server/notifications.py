@@ -18,7 +18,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -45,6 +45,12 @@ log = logging.getLogger(__name__)
 def queue(at: float, event: str, username: str | None, **details) -> None:
     """Queue an event; call inside the write transaction of the change it reports."""
     outbox.add(at, event, username, details)
+
+
+def queue_each(events: Iterable[tuple[float, str, str | None, dict]]) -> None:
+    """Queue events given as (at, event, username, details), all at once; call inside the
+    write transaction of the changes they report."""
+    outbox.add_each(events)
 
 
 def prune(now: float) -> int:

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from server.ca import CertificateAuthority
 from server.csr import CheckedCsr
 from server.lifecycle import CertificateLifecycle
@@ -131,13 +129,12 @@ def grant_preauthorized(ca: CertificateAuthority, lifecycle: CertificateLifecycl
     plan = ca.plan_client_certificate(registration.username, checked.review.key_algorithm, (), now)
     registrations.decide(registration.id, PENDING, status=GRANTED, decided_at=now, decided_by=actor,
                          granted_roles=list(roles), granted_permissions=[p.to_json() for p in permissions])
-    certificate = lifecycle.issue(registration.id, registration.username, checked.csr, plan)
-    serial = format(certificate.serial_number, "x")
+    certificate = lifecycle.issue(registration.id, registration.username, checked.public_key, plan)
+    serial = certificate.serial
     audit.record(now, actor, "grant", registration.username, grant_detail(roles, permissions, serial, ()))
     queue(now, GRANTED_EVENT, registration.username, roles=list(roles), certificateSerial=serial,
           preauthorized=True)
-    return Granted(registration.username, roles, permissions, certificate.public_bytes(Encoding.PEM).decode("ascii"),
-                   ca.certificate_pem)
+    return Granted(registration.username, roles, permissions, certificate.pem, ca.certificate_pem)
 
 
 def key_warning(registration: RegistrationRecord, now: float) -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from server.agent_terms import KEY_TAKEN, agent_actor, permissions_of
 from server.ca import CertificateAuthority
@@ -58,8 +57,8 @@ def renew_certificate(registration: RegistrationRecord, method: str, csr_pem: st
             registrations.set_key(registration.id, checked.review.key_fingerprint)
         else:
             registrations.touch(registration.id)
-        certificate = lifecycle.issue(registration.id, registration.username, checked.csr, plan)
-        serial = format(certificate.serial_number, "x")
+        certificate = lifecycle.issue(registration.id, registration.username, checked.public_key, plan)
+        serial = certificate.serial
         if replaced:
             lifecycle.reissue_in_transaction()
         audit.record(clock(), agent_actor(source, via), "renew", registration.username,
@@ -72,7 +71,7 @@ def renew_certificate(registration: RegistrationRecord, method: str, csr_pem: st
         lifecycle.publish()
     return Granted(registration.username, tuple(registration.granted_roles or ()),
                    permissions_of(registration.granted_permissions),
-                   certificate.public_bytes(Encoding.PEM).decode("ascii"), ca.certificate_pem)
+                   certificate.pem, ca.certificate_pem)
 
 
 def _issued_sans(certificate: x509.Certificate) -> tuple:

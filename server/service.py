@@ -7,7 +7,8 @@ the core, each in its own module:
 - ``server.agents``: the agent protocol (registration, polls, renewal, whoami),
   answering outcomes (``server.outcomes``) that the adapters turn into their
   wire format;
-- ``server.administration``: open, lock, grant, reject, delete, revoke, expiry;
+- ``server.administration``: open, lock, reject, delete, revoke, expiry;
+- ``server.granting``: grants, one or many (checked and signed outside the write lock);
 - ``server.queries``: status, registrations, details, audit trail;
 - ``server.lifecycle``: issued certificates kept, revoked and published on the CRL;
 - ``server.preauthorization``: devices granted on their first request (fleets);
@@ -31,6 +32,7 @@ from server.administration import (
 from server.agents import AgentProtocol, Clock
 from server.ca import CertificateAuthority
 from server.csr import SubjectAltName
+from server.granting import Granting
 from server.lifecycle import CertificateLifecycle, CertificateView, CrlInfo
 from server.limits import Limits
 from server.notifications import prune
@@ -72,7 +74,8 @@ class RegistrationService:
         self._lifecycle = CertificateLifecycle(ca, clock, publish_crl, crl_url)
         self._queries = Queries(ca, clock, self._lifecycle)
         self._agents = AgentProtocol(ca, clock, limits, self._queries.is_open, self._lifecycle)
-        self._administration = Administration(ca, clock, limits, self._lifecycle)
+        self._administration = Administration(clock, limits, self._lifecycle)
+        self._granting = Granting(ca, clock, self._lifecycle)
         self._preauthorizations = Preauthorizations(clock)
 
     # ----------------------------------------------------------- agents
@@ -105,8 +108,8 @@ class RegistrationService:
     def grant(self, username: str, actor: str, *, roles: Iterable[str] | None = None,
               permissions: Iterable[Permission] | None = None, sans: Iterable[SubjectAltName] = (),
               expected_fingerprint: str | None = None, reviewed: ReviewedRequest | None = None) -> RegistrationDetails:
-        granted = self._administration.grant(username, actor, roles=roles, permissions=permissions, sans=sans,
-                                             expected_fingerprint=expected_fingerprint, reviewed=reviewed)
+        granted = self._granting.grant(username, actor, roles=roles, permissions=permissions, sans=sans,
+                                       expected_fingerprint=expected_fingerprint, reviewed=reviewed)
         return self.details(granted.username)
 
     def reject(self, username: str, actor: str, reason: str | None = None,
@@ -116,9 +119,10 @@ class RegistrationService:
     def grant_many(self, usernames: Iterable[str], actor: str,
                    reviewed: Mapping[str, ReviewedRequest] | None = None) -> list[Decision]:
         """Grant each pending request as requested; one ``Decision`` per name, in order, each
-        done or refused on its own (a refusal changes nothing for the others). ``reviewed``
+        done or refused on its own (a refusal changes nothing for the others), written a batch
+        of names per transaction (``server.granting``). ``reviewed``
         names the requests an administrator confirmed, as for ``grant``."""
-        return self._administration.grant_many(usernames, actor, reviewed)
+        return self._granting.grant_many(usernames, actor, reviewed)
 
     def reject_many(self, usernames: Iterable[str], actor: str, reason: str | None = None,
                     reviewed: Mapping[str, ReviewedRequest] | None = None) -> list[Decision]:

@@ -9,8 +9,9 @@ it is given.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
-from storage.compiled import compiled
+from storage.compiled import compiled, slot
 from storage.database import db, json_array_length, write_transaction
 from storage.errors import PublicKeyTaken, UsernameTaken, translated
 from storage.models import Registration
@@ -18,7 +19,6 @@ from storage.records import RegistrationRecord
 from storage.registry_state import next_registration_id, next_revision
 
 
-@compiled
 def _summary_sql() -> str:
     """Plain SQL: the window reads 10,000 of these at start, and counting the
     permissions in the database spares decoding each row's permission list. Columns
@@ -53,7 +53,7 @@ def find_by_key(key_fingerprint: str) -> RegistrationRecord | None:
 # poll's time: those statements are compiled once (storage.compiled).
 
 def _one_by(column: str, value: str) -> RegistrationRecord | None:
-    row = db.execute_sql(_select_by(column), (value,)).fetchone()
+    row = _select_by(column).execute(value=value).fetchone()
     return None if row is None else _record(row)
 
 
@@ -64,19 +64,18 @@ def _record(row: tuple) -> RegistrationRecord:
 
 
 @compiled
-def _select_by(column: str) -> str:
-    """The SQL of "the registration whose ``column`` is ?", its columns in model order."""
-    sql, _ = Registration.select().where(getattr(Registration, column) == "").sql()
-    return sql
+def _select_by(column: str):
+    """The registration whose ``column`` is ``value``, its columns in model order."""
+    return Registration.select().where(getattr(Registration, column) == slot("value"))
 
 
 @compiled
-def _update_last_poll() -> str:
+def _update_last_poll():
     """Never moves a last-poll time backwards: instances flush their polls independently,
     and one may write an older poll of an agent after another wrote a newer one."""
-    sql, _ = Registration.update(last_poll_at=0.0, last_poll_address="", revision=0).where(
-        (Registration.id == 0) & (Registration.last_poll_at < 0.0)).sql()
-    return sql
+    return Registration.update(last_poll_at=slot("at"), last_poll_address=slot("address"),
+                               revision=slot("revision")).where(
+        (Registration.id == slot("id")) & (Registration.last_poll_at < slot("at")))
 
 
 @translated
@@ -103,9 +102,9 @@ def record_polls(polls: dict[int, tuple[float, str]]) -> None:
     ``{registration id: (time, address)}``."""
     with write_transaction():
         revision = next_revision()
-        db.cursor().executemany(
-            _update_last_poll(),
-            [(at, address, revision, registration_id, at) for registration_id, (at, address) in polls.items()])
+        _update_last_poll().execute_many(
+            {"at": at, "address": address, "revision": revision, "id": registration_id}
+            for registration_id, (at, address) in polls.items())
 
 
 @translated
@@ -123,13 +122,27 @@ def decide(registration_id: int, while_status: str, **fields) -> bool:
     Returns False when it no longer has (someone else decided first, or it was
     deleted), so that two admins cannot both decide.
     """
+    return decide_each([(registration_id, fields)], while_status)[0]
+
+
+@translated
+def decide_each(decisions: Iterable[tuple[int, dict]], while_status: str) -> list[bool]:
+    """``decide`` for each (registration id, fields), in one transaction under one new revision
+    (a reader sees them all or none): whether each registration still had ``while_status``."""
     with write_transaction():
-        changed = (
-            Registration.update(revision=next_revision(), **fields)
-            .where((Registration.id == registration_id) & (Registration.status == while_status))
-            .execute()
-        )
-    return changed == 1
+        revision = next_revision()
+        return [_decide(tuple(sorted(fields))).execute(id=registration_id, while_status=while_status,
+                                                       revision=revision, **fields).rowcount == 1
+                for registration_id, fields in decisions]
+
+
+@compiled
+def _decide(columns: tuple[str, ...]):
+    """Set ``columns`` and the revision of the registration ``id`` while it has ``while_status``:
+    every grant and rejection runs this, a bulk grant once for each name."""
+    fields = [getattr(Registration, column) for column in columns]
+    return (Registration.update({field: slot(field.name, field) for field in fields}, revision=slot("revision"))
+            .where((Registration.id == slot("id")) & (Registration.status == slot("while_status"))))
 
 
 @translated

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from storage.compiled import compiled
 from storage.database import write_transaction
 from storage.errors import translated
 from storage.models import RegistryState
@@ -23,13 +24,14 @@ def set_open_until(deadline: float | None) -> None:
 @translated
 def next_revision() -> int:
     """Bump and return the change counter; call inside the write transaction."""
-    return (
-        RegistryState.update(revision=RegistryState.revision + 1)
-        .where(_THE_ROW)
-        .returning(RegistryState.revision)
-        .execute()[0]
-        .revision
-    )
+    # fetchall: the statement runs to its end, so nothing is left open when the transaction commits.
+    return _bump_revision().execute().fetchall()[0][0]
+
+
+@compiled
+def _bump_revision():
+    """Every change to a registration runs this: compiled once."""
+    return RegistryState.update(revision=RegistryState.revision + 1).where(_THE_ROW).returning(RegistryState.revision)
 
 
 @translated

@@ -6,7 +6,13 @@ import json
 import re
 import subprocess
 
+import pytest
+
 from common.fingerprints import key_fingerprint
+from server import granting
+from server.lifecycle import CertificateLifecycle
+from server.outcomes import Refused
+from storage import outbox
 from tests.helpers import make_csr, make_key
 from tests.postgres import both_databases
 
@@ -156,3 +162,54 @@ def test_the_core_decides_many_with_one_result_per_name(service, client):
     assert [(d.username, d.done) for d in decisions] == [("dev_c1", True), ("dev_c1", False), ("ghost", False)]
     assert decisions[0].certificate_serial == service.details("dev_c1").certificate_serial
     assert decisions[1].refusal == "dev_c1 is granted, not pending"
+
+
+def test_a_bulk_grant_refuses_only_what_was_decided_or_deleted_after_its_check(service, client, clock, monkeypatch):
+    """Certificates are signed before the write lock is taken, and a batch is written in one
+    transaction: another administrator's decision in between refuses that name alone."""
+    service.open("tester")
+    names = ["dev_d1", "dev_d2", "dev_d3", "dev_d4", "dev_d5"]
+    for name in names:
+        assert client.register(request(name)).status == 202
+    meanwhile = {"dev_d2": lambda: service.reject("dev_d2", "other admin"),
+                 "dev_d3": lambda: service.delete("dev_d3", "other admin")}
+    sign = CertificateLifecycle.sign
+
+    def sign_while_another_admin_acts(lifecycle, csr, plan):
+        meanwhile.pop(plan.common_name, lambda: None)()
+        return sign(lifecycle, csr, plan)
+
+    monkeypatch.setattr(CertificateLifecycle, "sign", sign_while_another_admin_acts)
+    monkeypatch.setattr(granting, "GRANTS_PER_TRANSACTION", 3)  # two batches: dev_d1–d3, dev_d4–d5
+    decisions = service.grant_many(names, "tester")
+
+    assert [(d.username, d.refusal) for d in decisions] == [
+        ("dev_d1", None), ("dev_d2", "dev_d2 was decided or deleted meanwhile"),
+        ("dev_d3", "dev_d3 was decided or deleted meanwhile"), ("dev_d4", None), ("dev_d5", None)]
+    granted = ["dev_d1", "dev_d4", "dev_d5"]
+    assert {row.username: row.status for row in service.registrations()} == {
+        "dev_d1": "granted", "dev_d2": "rejected", "dev_d4": "granted", "dev_d5": "granted"}
+    assert sorted(view.username for view in service.certificates()) == granted
+    for decision in decisions:
+        if decision.done:
+            assert service.details(decision.username).certificate_serial == decision.certificate_serial
+    assert sorted(e.username for e in service.audit_log() if e.action == "grant") == granted
+    events = outbox.due(clock(), 1000)
+    assert sorted(e.username for e in events if e.event == "granted") == granted
+    assert [e.username for e in events if e.event == "rejected"] == ["dev_d2"]
+
+
+def test_a_single_grant_takes_the_same_path_and_is_refused_when_decided_meanwhile(service, client, monkeypatch):
+    service.open("tester")
+    assert client.register(request("dev_e1")).status == 202
+    sign = CertificateLifecycle.sign
+
+    def sign_while_another_admin_rejects(lifecycle, csr, plan):
+        service.reject("dev_e1", "other admin")
+        return sign(lifecycle, csr, plan)
+
+    monkeypatch.setattr(CertificateLifecycle, "sign", sign_while_another_admin_rejects)
+    with pytest.raises(Refused, match="^dev_e1 was decided or deleted meanwhile$"):
+        service.grant("dev_e1", "tester")
+    assert service.details("dev_e1").status == "rejected" and service.certificates() == []
+    assert [e.action for e in service.audit_log() if e.username == "dev_e1"][0] == "reject"

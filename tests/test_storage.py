@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from peewee import PostgresqlDatabase
 
 from server.statuses import GRANTED, PENDING
-from storage import PublicKeyTaken, UsernameTaken, audit, certificates, db, registrations, write_transaction
+from storage import PublicKeyTaken, UsernameTaken, audit, certificates, compiled, db, registrations, write_transaction
 from storage.errors import ConstraintBroken
-from storage.models import AuditEntry
+from storage.models import MODELS, AuditEntry
 
 
 def pending(username: str, key_fingerprint: str | None = None, at: float = 1.0):
@@ -109,3 +110,18 @@ def test_summaries_count_permissions_and_decode_roles(service):
     summary = service.registrations()[0]
     assert (summary.username, summary.status, summary.roles, summary.permission_count) == \
         ("alice", "granted", ("a", "b"), 3)
+
+
+def test_a_compiled_statement_is_peewees_sql_for_the_kind_of_database_in_use(database, monkeypatch):
+    """As when a process initialises PostgreSQL after SQLite: the statement is compiled anew
+    for it, in its dialect, and the one compiled for SQLite stays SQLite's."""
+    for_sqlite = registrations._select_by("username").sql
+    postgres = PostgresqlDatabase(None)
+    with postgres.bind_ctx(MODELS):
+        monkeypatch.setattr(compiled, "_database", lambda: postgres)
+        for_postgres = registrations._select_by("username").sql
+        monkeypatch.undo()
+    assert for_sqlite.endswith('"username" = ?)') and for_postgres.endswith('"username" = %s)')
+    assert registrations._select_by("username").sql == for_sqlite
+    pending("alice")
+    assert registrations.find("ALICE").username == "alice"

@@ -93,7 +93,7 @@ def test_a_certificate_from_another_ca_does_not_get_through(service, server, tmp
     stranger_ca = CertificateAuthority.create(tmp_path, service.clock())
     csr, key = make_csr("alice")
     plan = stranger_ca.plan_client_certificate("alice", "EC", (), service.clock())
-    forged = stranger_ca.issue_client_certificate(x509.load_pem_x509_csr(csr.encode()), plan)
+    forged = stranger_ca.issue_client_certificate(x509.load_pem_x509_csr(csr.encode()).public_key(), plan)
     (tmp_path / "forged.crt").write_bytes(forged.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "forged.key").write_bytes(key_pem(key))
     mutual = Client(server.url, tmp_path / "data" / CA_CERT_FILE,
