@@ -49,18 +49,22 @@ class BadDatabaseUrl(StorageError):
 
 
 def open_sqlite(path: str) -> None:
-    _use(SqliteDatabase(path, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_SECONDS))
+    if _opened(path):
+        return
+    _use(path, SqliteDatabase(path, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_SECONDS))
 
 
 def open_postgresql(url: str) -> None:
     """Point the database at the PostgreSQL server of ``url`` (postgresql://USER:PASSWORD@HOST:PORT/DB)."""
+    if _opened(url):
+        return
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in POSTGRESQL_SCHEMES:
         raise BadDatabaseUrl(f"the database URL must start with postgresql://, not {scheme or 'nothing'}://")
     parameters = parse_url(url)
     if not parameters.get("database"):
         raise BadDatabaseUrl(f"the database URL names no database: {redacted(url)}")
-    _use(PooledPostgresqlDatabase(
+    _use(url, PooledPostgresqlDatabase(
         max_connections=POOL_CONNECTIONS, timeout=BUSY_TIMEOUT_SECONDS, stale_timeout=300,
         # Times are epoch seconds: peewee's FLOAT is PostgreSQL's 4-byte REAL, which
         # would round them to minutes.
@@ -68,12 +72,21 @@ def open_postgresql(url: str) -> None:
         connect_timeout=BUSY_TIMEOUT_SECONDS, **parameters))
 
 
-def _use(database) -> None:
-    """Point ``db`` at ``database``, closing what this process had open on the previous one."""
+def _opened(target: str) -> bool:
+    """Whether ``db`` is already open on ``target``: opening it again in the same process (the
+    admin CLI's code where a server runs, in the tests) keeps the object whose per-thread
+    transactions other threads may be inside."""
+    return db.obj is not None and getattr(db.obj, "registry_target", None) == target
+
+
+def _use(target: str, database) -> None:
+    """Point ``db`` at ``database`` (opened on ``target``), closing what this process had open
+    on the previous one."""
     previous = db.obj
     close_db()
     if isinstance(previous, PooledPostgresqlDatabase):
         previous.close_all()
+    database.registry_target = target
     db.initialize(database)
 
 

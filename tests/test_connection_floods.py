@@ -12,14 +12,17 @@ import http.client
 import resource
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
 from contextlib import ExitStack, contextmanager
 
 import pytest
+from cheroot import errors
 
 from server.web.admission import OPEN_PER_ADDRESS
+from server.web.connections import DeferredHandshakeAdapter
 from tests.processes import Registry, wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs all of 127.0.0.0/8 on loopback")
@@ -187,3 +190,16 @@ def test_slow_readers_from_one_address_cannot_starve_honest_requests(server):
     with slow_readers(server.port, "127.0.0.2", 150, seconds=15):
         time.sleep(1.5)  # the workers have written what the kernel takes, and wait
         served_throughout(server.port, times=6)
+
+
+def test_a_client_that_sent_bytes_and_reset_before_it_was_accepted_is_dropped_quietly():
+    """Python will not wrap its socket; the adapter says so in the one way cheroot takes
+    quietly (FatalSSLAlert: dropped, logged at debug), not as the server failing."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        client.sendall(b"\r\n\r\n\x00\r\nQUIT\n")  # as HAProxy sends its PROXY header at once
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # a reset
+        accepted, _ = listener.accept()
+        with pytest.raises(errors.FatalSSLAlert):
+            DeferredHandshakeAdapter(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)).wrap(accepted)

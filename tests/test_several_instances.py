@@ -78,8 +78,9 @@ def test_twenty_racers_for_one_username_across_both_instances_leave_one_request(
         statuses = list(pool.map(race, range(20)))
 
     assert statuses.count(202) == 1, statuses
-    # The others hold a wrong password: refused, and past ten from this address, throttled.
-    assert set(statuses) - {202} <= {409, 429}, statuses
+    # The others hold a wrong password: refused, and past ten from this address, throttled;
+    # or, twenty hashes at once being more than two cores start within 0.3 s, told to come back.
+    assert set(statuses) - {202} <= {409, 429, 503}, statuses
     assert [row["username"] for row in first.registrations()] == ["Valve3"]
 
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import socket
 import ssl
-import struct
 
 import pytest
-from cheroot import errors
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from server.ca import CA_CERT_FILE, CertificateAuthority
-from server.web.connections import DeferredHandshakeAdapter
 from tests.helpers import Client, key_pem, make_csr
 from tests.postgres import both_databases
 
@@ -146,16 +143,3 @@ def test_plain_http_on_the_https_port_gets_no_answer_but_does_no_harm(server, cl
         except (ConnectionError, TimeoutError):
             pass
     assert client.request("GET", "/api/client-registry/ca").status == 200
-
-
-def test_a_client_that_sent_bytes_and_reset_before_it_was_accepted_is_dropped_quietly():
-    """Python will not wrap its socket; the adapter says so in the one way cheroot takes
-    quietly (FatalSSLAlert: dropped, logged at debug), not as the server failing."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname())
-        client.sendall(b"\r\n\r\n\x00\r\nQUIT\n")  # as HAProxy sends its PROXY header at once
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        client.close()  # a reset
-        accepted, _ = listener.accept()
-        with pytest.raises(errors.FatalSSLAlert):
-            DeferredHandshakeAdapter(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)).wrap(accepted)
