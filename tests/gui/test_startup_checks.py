@@ -124,8 +124,10 @@ def test_the_installed_binding_passes_the_check(qapp):
 
 
 def window_args(data_dir: Path) -> argparse.Namespace:
-    return argparse.Namespace(data_dir=data_dir, host="127.0.0.1", port=0, no_tls=False, limits=Limits(),
-                              public_url=None, trust_proxy=())
+    """What main() hands run_window, from main's own parser."""
+    args = main.build_parser().parse_args(["--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", "0"])
+    args.database, args.limits = None, Limits()
+    return args
 
 
 def test_a_second_window_on_the_same_data_folder_is_told_in_a_message_box(qapp, monkeypatch, tmp_path):
