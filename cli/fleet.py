@@ -110,9 +110,7 @@ def _one_grant(service: RegistrationService, args, actor: str) -> int:
     if args.sans:
         review = service.details(username).csr
         sans = review.sans if review else ()
-    details = service.grant(username, actor, sans=sans, expected_fingerprint=args.fingerprint)
-    print(_granted(Decision(details.username, certificate_serial=details.certificate_serial,
-                            certificate_not_after=details.certificate_not_after)))
+    print(_granted(service.grant(username, actor, sans=sans, expected_fingerprint=args.fingerprint)))
     return 0
 
 

@@ -41,7 +41,7 @@ from gui.tasks import BackgroundTasks
 from server.actors import admin_actor
 from server.service import DEFAULT_OPEN_SECONDS, RegistrationService
 from server.statuses import PENDING
-from server.views import RegistrationDetails, RegistrationSummary, RegistryStatus
+from server.views import Decision, RegistrationDetails, RegistrationSummary, RegistryStatus
 
 GEOMETRY_KEY = "window/geometry"
 COLUMNS_KEY = "window/registrationColumnsV3"  # V3: the Pairing code column; an older layout would misplace it
@@ -235,8 +235,8 @@ class MainWindow(QMainWindow):
                                      sans=decision.sans, expected_fingerprint=decision.expected_fingerprint,
                                      reviewed=decision.reviewed)
 
-            def done(details: RegistrationDetails) -> None:
-                issued = f": certificate serial {details.certificate_serial}" if details.certificate_serial else ""
+            def done(granted: Decision) -> None:
+                issued = f": certificate serial {granted.certificate_serial}" if granted.certificate_serial else ""
                 self._done(f"Granted {shown(username)}{issued}")
         else:
             def work():

@@ -107,10 +107,11 @@ class RegistrationService:
 
     def grant(self, username: str, actor: str, *, roles: Iterable[str] | None = None,
               permissions: Iterable[Permission] | None = None, sans: Iterable[SubjectAltName] = (),
-              expected_fingerprint: str | None = None, reviewed: ReviewedRequest | None = None) -> RegistrationDetails:
-        granted = self._granting.grant(username, actor, roles=roles, permissions=permissions, sans=sans,
-                                       expected_fingerprint=expected_fingerprint, reviewed=reviewed)
-        return self.details(granted.username)
+              expected_fingerprint: str | None = None, reviewed: ReviewedRequest | None = None) -> Decision:
+        """Grant one pending request (``server.granting``); Refused when it cannot be. The
+        Decision names the certificate issued; ``details`` reads the rest."""
+        return self._granting.grant(username, actor, roles=roles, permissions=permissions, sans=sans,
+                                    expected_fingerprint=expected_fingerprint, reviewed=reviewed)
 
     def reject(self, username: str, actor: str, reason: str | None = None,
                reviewed: ReviewedRequest | None = None) -> None:

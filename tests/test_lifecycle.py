@@ -236,7 +236,8 @@ def test_public_url_names_the_crl_distribution_point(tmp_path, clock, database_u
 
     service.register(parse_registration(json.dumps(
         {"username": "alice", "password": PASSWORD, "csr": make_csr("alice")[0]}).encode()), "10.0.0.1")
-    pem = service.grant("alice", "tester").certificate_pem
+    service.grant("alice", "tester")
+    pem = service.details("alice").certificate_pem
     points = x509.load_pem_x509_certificate(pem.encode()).extensions.get_extension_for_class(
         x509.CRLDistributionPoints).value
     assert [name.value for point in points for name in point.full_name] == [
