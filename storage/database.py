@@ -5,8 +5,8 @@ One connection per thread: peewee keeps connection state thread-local and opens
 it on first use. SQLite runs in WAL mode, so that readers never wait for the
 writer, with a busy timeout, so that the server, the window and the admin CLI
 can write to the same file from different processes. PostgreSQL connections come
-from a bounded pool, since 48 server threads per instance would otherwise hold
-48 of the server's connections each.
+from a bounded pool, each given back at the end of its request, so that an
+instance's 48 server threads share a few of the server's connections.
 
 Both give the same guarantee to the code above: a write transaction holds the
 registry's one write lock from its start, so a check-then-insert inside it is
@@ -34,8 +34,8 @@ PRAGMAS = {
 }
 BUSY_TIMEOUT_SECONDS = 15
 # Per instance (two of them and a few windows fit in PostgreSQL's default max_connections
-# of 100); beyond, a thread waits up to the busy timeout for one to come free. Fewer made
-# poll latency worse (bench 12: threads queued for a connection).
+# of 100); beyond, a thread waits up to the busy timeout for one to come free. With 16,
+# polls queued for a connection (bench 12's p99 twice that with 48).
 POOL_CONNECTIONS = 32
 POSTGRESQL_SCHEMES = ("postgresql", "postgres")
 # pg_advisory_xact_lock's key for the write lock: any constant, the same in every instance.
