@@ -31,32 +31,36 @@ SMALL_QUEUE = 2
 SHORT_WAIT_SECONDS = 0.2
 
 
+@contextmanager
+def served(tmp_path, clock, limits: Limits):
+    """(client, service) of an open registry with ``limits``, served over HTTPS."""
+    data = tmp_path / "data"
+    service = open_registry(data, clock, limits)
+    service.open("admin")
+    running = start_server(service, data, "127.0.0.1", 0)
+    try:
+        yield Client(running.url, data / CA_CERT_FILE), service
+    finally:
+        running.stop()
+        close_db()
+
+
 @pytest.fixture
 def busy_client(tmp_path, clock):
     """A client of a server that hashes at most SMALL_QUEUE new registrations at once,
     each waiting for its hash as long as it takes."""
-    data = tmp_path / "data"
-    service = open_registry(data, clock, Limits(registrations_hashing_at_once=SMALL_QUEUE,
-                                                registration_hashing_wait_seconds=None))
-    service.open("admin")
-    running = start_server(service, data, "127.0.0.1", 0)
-    yield Client(running.url, data / CA_CERT_FILE), service
-    running.stop()
-    close_db()
+    with served(tmp_path, clock, Limits(registrations_hashing_at_once=SMALL_QUEUE,
+                                        registration_hashing_wait_seconds=None)) as pair:
+        yield pair
 
 
 @pytest.fixture
 def impatient_client(tmp_path, clock):
     """A client of a server that hashes one new registration at a time, which waits at most
     SHORT_WAIT_SECONDS for its hash to start."""
-    data = tmp_path / "data"
-    service = open_registry(data, clock, Limits(registrations_hashing_at_once=1,
-                                                registration_hashing_wait_seconds=SHORT_WAIT_SECONDS))
-    service.open("admin")
-    running = start_server(service, data, "127.0.0.1", 0)
-    yield Client(running.url, data / CA_CERT_FILE), service
-    running.stop()
-    close_db()
+    with served(tmp_path, clock, Limits(registrations_hashing_at_once=1,
+                                        registration_hashing_wait_seconds=SHORT_WAIT_SECONDS)) as pair:
+        yield pair
 
 
 @contextmanager
