@@ -61,15 +61,18 @@ def open_postgresql(url: str) -> None:
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in POSTGRESQL_SCHEMES:
         raise BadDatabaseUrl(f"the database URL must start with postgresql://, not {scheme or 'nothing'}://")
-    parameters = parse_url(url)
+    # The URL's own query (sslmode=require, say) goes to the driver, over these defaults.
+    parameters = {"connect_timeout": BUSY_TIMEOUT_SECONDS, **parse_url(url)}
     if not parameters.get("database"):
         raise BadDatabaseUrl(f"the database URL names no database: {redacted(url)}")
+    for part in ("user", "password"):  # percent-encoded in a URL (an @ or / in a password); peewee leaves them so
+        if parameters.get(part):
+            parameters[part] = urllib.parse.unquote(parameters[part])
     _use(url, PooledPostgresqlDatabase(
         max_connections=POOL_CONNECTIONS, timeout=BUSY_TIMEOUT_SECONDS, stale_timeout=300,
         # Times are epoch seconds: peewee's FLOAT is PostgreSQL's 4-byte REAL, which
         # would round them to minutes.
-        field_types={"FLOAT": "DOUBLE PRECISION"},
-        connect_timeout=BUSY_TIMEOUT_SECONDS, **parameters))
+        field_types={"FLOAT": "DOUBLE PRECISION"}, **parameters))
 
 
 def _opened(target: str) -> bool:

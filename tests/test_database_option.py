@@ -4,10 +4,14 @@ password of a database URL never printed."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import urllib.parse
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from tests.processes import ROOT, free_port
 
@@ -45,3 +49,19 @@ def test_backups_of_a_postgresql_registry_are_left_to_postgresql(tmp_path):
                "postgresql://registry@127.0.0.1/registry")
     assert done.returncode == 1 and "pg_dump" in done.stderr
     assert not (tmp_path / "backup").exists()
+
+
+def test_a_password_with_url_characters_is_percent_encoded_and_the_url_may_carry_options(postgres, tmp_path):
+    """A generated password holds @, / or :; the URL carries it percent-encoded, and options
+    for the driver (sslmode, connect_timeout) in its query."""
+    password = "p@ss/w:rd%20?"
+    name = f"special_{os.getpid()}"
+    with psycopg.connect(postgres.url("postgres"), autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name),
+                                                                               sql.Literal(password)))
+        connection.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(name)))
+    url = (f"postgresql://{name}:{urllib.parse.quote(password, safe='')}@127.0.0.1:{postgres.port}/{name}"
+           "?sslmode=disable&connect_timeout=5")
+    done = run(tmp_path, "admin", "status", environment={"CLIENT_REGISTRY_DATABASE": url})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("locked")
