@@ -4,15 +4,19 @@ across them as on one (SPEC, "More than one machine"). Real processes, a real se
 from __future__ import annotations
 
 import subprocess
+import multiprocessing
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import psycopg
 import pytest
 from cryptography import x509
 
 from server.ca import CertificateAuthority
+from storage.migrations import SCHEMA_VERSION
 from tests.helpers import Client, make_csr
 from tests.processes import ROOT, Registry, given_the_ca_of, wait_until
 from wiring import DATABASE_VARIABLE
@@ -207,3 +211,47 @@ def test_an_instance_answers_and_does_its_chores_again_after_postgresql_restarts
                                 if row["username"] == "pump1") > before["pump1"], "pump1's new poll time")
     finally:
         instance.stop()
+
+
+def _open_at_once(barrier, data_dir: str, url: str) -> None:
+    """In a child process: open the database the moment every sibling is ready to."""
+    from storage import init_db
+
+    barrier.wait()
+    init_db(Path(data_dir), url)
+
+
+def test_processes_opening_a_new_database_at_the_same_moment_create_its_schema_once(postgres, tmp_path):
+    url = postgres.new_database()
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(6)
+    children = [context.Process(target=_open_at_once, args=(barrier, str(tmp_path), url)) for _ in range(6)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+    assert [child.exitcode for child in children] == [0] * 6
+    with psycopg.connect(url) as connection:
+        assert connection.execute("SELECT id, version FROM schema_version").fetchall() == [(1, SCHEMA_VERSION)]
+
+
+def test_instances_started_together_on_a_new_database_make_one_schema(postgres, tmp_path):
+    """The operator gives every instance the same CA files and starts them at once."""
+    environment = {DATABASE_VARIABLE: postgres.new_database()}
+    folders = [tmp_path / f"instance{number}" for number in range(3)]
+    (folders[0] / "data").mkdir(mode=0o700, parents=True)
+    CertificateAuthority.create(folders[0] / "data", time.time())
+    instances = [Registry(folders[0], environment=environment)]
+    for folder in folders[1:]:
+        given_the_ca_of(instances[0], folder)
+        instances.append(Registry(folder, environment=environment))
+    try:
+        with ThreadPoolExecutor(len(instances)) as pool:
+            list(pool.map(Registry.start, instances))  # each fails the test if its instance does not listen
+        instances[0].admin("open")
+        for number, instance in enumerate(instances):
+            assert Client(instance.url, instance.ca_file).register(request(f"valve{number}")).status == 202
+        assert sorted(row["username"] for row in instances[2].registrations()) == ["valve0", "valve1", "valve2"]
+    finally:
+        for instance in instances:
+            instance.stop()
