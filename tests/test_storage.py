@@ -9,6 +9,7 @@ from server.statuses import GRANTED, PENDING
 from storage import PublicKeyTaken, UsernameTaken, audit, certificates, compiled, db, registrations, write_transaction
 from storage.errors import ConstraintBroken
 from storage.models import MODELS, AuditEntry
+from tests.postgres import both_databases
 
 
 def pending(username: str, key_fingerprint: str | None = None, at: float = 1.0):
@@ -31,6 +32,7 @@ def test_database_is_in_wal_mode_with_a_busy_timeout(database):
     assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
+@both_databases
 def test_usernames_are_unique_without_regard_to_case_in_the_database(database):
     pending("alice")
     with pytest.raises(UsernameTaken):
@@ -45,6 +47,19 @@ def test_a_public_key_belongs_to_one_registration(database):
     assert registrations.find("bob") is None
 
 
+@both_databases
+def test_a_last_poll_time_never_moves_backwards(database):
+    """Instances flush their polls on their own: an older one may arrive after a newer."""
+    row = pending("alice", at=100.0)
+    registrations.record_polls({row.id: (300.0, "10.0.0.3")})
+    registrations.record_polls({row.id: (200.0, "10.0.0.2")})
+    found = registrations.find("alice")
+    assert (found.last_poll_at, found.last_poll_address) == (300.0, "10.0.0.3")
+    registrations.record_polls({row.id: (300.5, "10.0.0.4")})  # sub-second: PostgreSQL keeps doubles too
+    assert registrations.find("alice").last_poll_at == 300.5
+
+
+@both_databases
 def test_only_one_decision_wins(database):
     row = pending("alice")
     assert registrations.decide(row.id, PENDING, status=GRANTED, decided_at=2.0, decided_by="a")
