@@ -131,9 +131,10 @@ class RunningRegistry:
     it, so that what the last requests noted (their poll times) is written.
     """
 
-    def __init__(self, server: RegistryServer, chores: ChoreRunner):
+    def __init__(self, server: RegistryServer, chores: ChoreRunner, public_url: str | None = None):
         self._server = server
         self._chores = chores
+        self._public_url = public_url
 
     @property
     def url(self) -> str:
@@ -145,7 +146,10 @@ class RunningRegistry:
 
     @property
     def agent_urls(self) -> list[str]:
-        return self._server.agent_urls
+        """Where agents reach the registry: ``--public-url`` first (a balancer's name, say),
+        then this host's own URLs."""
+        own = self._server.agent_urls
+        return own if self._public_url is None else [self._public_url, *(url for url in own if url != self._public_url)]
 
     def start(self) -> None:
         self._server.start()
@@ -171,7 +175,8 @@ def start_server(service: RegistrationService, data_dir: Path, host: str, port: 
     server = _build_server(service, data_dir, host, port, tls, wrap_app, public_url, trusted_proxies)
     running = RunningRegistry(server,
                               ChoreRunner(registry_chores(service, notify_url=notify_url),
-                                          release=service.release_connection, leases=ChoreLeases(service.clock)))
+                                          release=service.release_connection, leases=ChoreLeases(service.clock)),
+                              public_url)
     running.start()
     return running
 

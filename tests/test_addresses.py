@@ -100,3 +100,12 @@ def test_the_server_certificate_names_the_public_urls_host_and_is_reissued_when_
     assert with_name == (names | {"registry.plant.example"}, addresses)
     assert served_names(service, data, "https://[fd00::5]:8443") == (names, addresses | {"fd00::5"})
     assert served_names(service, data, "https://10.0.0.5") == (names, addresses | {"10.0.0.5"})
+
+
+def test_agents_are_shown_the_public_url_first(service, tmp_path):
+    """The window's "Agents connect to" list: behind a balancer, its name is the one to use."""
+    running = start_server(service, tmp_path / "data", "127.0.0.1", 0, public_url="https://registry.plant.example:8443")
+    try:
+        assert running.agent_urls == ["https://registry.plant.example:8443", running.url]
+    finally:
+        running.stop()
