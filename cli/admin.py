@@ -140,16 +140,8 @@ def _lock(service: RegistrationService, args) -> int:
 
 
 def _list(service: RegistrationService, args) -> int:
-    rows = service.registrations(args.status)
-    if args.json:
-        print(json.dumps([render.summary_json(row) for row in rows], indent=2))
-        return 0
-    lines = [(row.username, row.status, render.channel(row.enrolled_via), row.key_description or "-",
-              row.pairing_code or "-", make_visible(",".join(row.roles)) or "-", str(row.permission_count), row.source_address,
-              when(row.requested_at), when(row.last_poll_at))
-             for row in rows]
-    print("\n".join(render.table(("USERNAME", "STATUS", "VIA", "KEY", "PAIRING", "ROLES", "PERMS", "SOURCE", "REQUESTED",
-                                  "LAST POLL"), lines)))
+    print(render.listing(service.registrations(args.status), args.json, render.summary_json, render.SUMMARY_HEADER,
+                         render.summary_row))
     return 0
 
 
@@ -175,13 +167,8 @@ def _revoke(service: RegistrationService, args) -> int:
 
 
 def _certificates(service: RegistrationService, args) -> int:
-    views = service.certificates(args.username)
-    if args.json:
-        print(json.dumps([render.certificate_json(view) for view in views], indent=2))
-        return 0
-    rows = [(view.serial, view.username, view.state, when(view.not_after), when(view.revoked_at),
-             view.revocation_reason or "-") for view in views]
-    print("\n".join(render.table(("SERIAL", "USERNAME", "STATE", "NOT AFTER", "REVOKED AT", "REASON"), rows)))
+    print(render.listing(service.certificates(args.username), args.json, render.certificate_json,
+                         render.CERTIFICATE_HEADER, render.certificate_row))
     return 0
 
 

@@ -10,13 +10,11 @@ granted on their first request.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from cli import render
 from cli.render import when
-from common.visible import make_visible
 from server.service import Decision, Preauthorized, RegistrationService
 from server.statuses import PENDING
 
@@ -87,14 +85,8 @@ def preauthorize(service: RegistrationService, args, actor: str) -> int:
 
 
 def preauthorized(service: RegistrationService, args, actor: str) -> int:
-    views = service.preauthorizations()
-    if args.json:
-        print(json.dumps([render.preauthorization_json(view) for view in views], indent=2))
-        return 0
-    rows = [(view.username, view.state, view.key_fingerprint, make_visible(",".join(view.roles)) or "-",
-             str(len(view.permissions)), when(view.expires_at), when(view.used_at)) for view in views]
-    print("\n".join(render.table(("USERNAME", "STATE", "KEY FINGERPRINT", "ROLES", "PERMS", "EXPIRES", "USED"),
-                                 rows)))
+    print(render.listing(service.preauthorizations(), args.json, render.preauthorization_json,
+                         render.PREAUTHORIZATION_HEADER, render.preauthorization_row))
     return 0
 
 

@@ -93,6 +93,39 @@ def channel(enrolled_via: str) -> str:
     return enrolled_via.upper()
 
 
+def listing(items, as_json: bool, to_json, header: tuple[str, ...], to_row) -> str:
+    """``items`` as a padded table (``to_row`` each, under ``header``), or with --json as a
+    JSON array (``to_json`` each)."""
+    if as_json:
+        return json.dumps([to_json(item) for item in items], indent=2)
+    return "\n".join(table(header, [to_row(item) for item in items]))
+
+
+SUMMARY_HEADER = ("USERNAME", "STATUS", "VIA", "KEY", "PAIRING", "ROLES", "PERMS", "SOURCE", "REQUESTED", "LAST POLL")
+
+
+def summary_row(row: RegistrationSummary) -> tuple[str, ...]:
+    return (row.username, row.status, channel(row.enrolled_via), row.key_description or "-", row.pairing_code or "-",
+            make_visible(",".join(row.roles)) or "-", str(row.permission_count), row.source_address,
+            when(row.requested_at), when(row.last_poll_at))
+
+
+CERTIFICATE_HEADER = ("SERIAL", "USERNAME", "STATE", "NOT AFTER", "REVOKED AT", "REASON")
+
+
+def certificate_row(view: CertificateView) -> tuple[str, ...]:
+    return (view.serial, view.username, view.state, when(view.not_after), when(view.revoked_at),
+            view.revocation_reason or "-")
+
+
+PREAUTHORIZATION_HEADER = ("USERNAME", "STATE", "KEY FINGERPRINT", "ROLES", "PERMS", "EXPIRES", "USED")
+
+
+def preauthorization_row(view: PreauthorizationView) -> tuple[str, ...]:
+    return (view.username, view.state, view.key_fingerprint, make_visible(",".join(view.roles)) or "-",
+            str(len(view.permissions)), when(view.expires_at), when(view.used_at))
+
+
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     """Columns padded to their widest cell."""
     lines = [header, *rows]
