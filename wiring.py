@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from common.api_paths import CRL_PATH
-from common.files import PUBLIC, check_private_folder, write_atomically
+from common.files import OWNER_ONLY, check_private_folder, write_atomically
 from server.ca import CA_CERT_FILE, CA_KEY_FILE, CaError, CertificateAuthority
 from server.chores import ChoreLeases, ChoreRunner, registry_chores
 from server.limits import Limits
@@ -107,10 +107,11 @@ def open_registry(data_dir: Path, clock: Clock = time.time, limits: Limits = Lim
 
 
 def publish_crl(data_dir: Path, der: bytes) -> None:
-    """``crl.pem`` in the data folder, replaced atomically, for a broker or web server
-    on the same host to point its ``crlfile`` at."""
+    """``crl.pem`` in the data folder, replaced atomically and owner-only like every file
+    there: a broker running as the same user may point its ``crlfile`` at it; any other
+    fetches ``/api/client-registry/crl``."""
     pem = x509.load_der_x509_crl(der).public_bytes(Encoding.PEM)
-    write_atomically(Path(data_dir) / CRL_FILE, pem, PUBLIC)
+    write_atomically(Path(data_dir) / CRL_FILE, pem, OWNER_ONLY)
 
 
 @contextlib.contextmanager

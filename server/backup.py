@@ -81,7 +81,7 @@ def restore_backup(source: Path, data_dir: Path, passphrase: str) -> None:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=data_dir) as scratch:
         for name in MEMBERS:
-            write_atomically(Path(scratch) / name, files[name], OWNER_ONLY if name != CA_CERT_FILE else 0o644)
+            write_atomically(Path(scratch) / name, files[name], OWNER_ONLY)
         try:
             CertificateAuthority.load(Path(scratch))
         except CaError as error:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from common.fingerprints import certificate_fingerprint
-from common.files import OWNER_ONLY, PUBLIC, make_owner_only, read_secret, write_atomically
+from common.files import OWNER_ONLY, make_owner_only, read_secret, write_atomically
 from server.csr import SubjectAltName
 
 __all__ = ["CaError", "CertificateAuthority", "IssuancePlan"]
@@ -92,8 +92,8 @@ class CertificateAuthority:
         """A new CA, written into ``data_dir`` (the key owner-only, last: a CA is complete
         when its key exists)."""
         ca = cls._create(_utc(now))
-        _write_public(Path(data_dir) / CA_CERT_FILE, ca.certificate_pem.encode("ascii"))
-        _write_private(Path(data_dir) / CA_KEY_FILE, _private_pem(ca._key))
+        _write_owner_only(Path(data_dir) / CA_CERT_FILE, ca.certificate_pem.encode("ascii"))
+        _write_owner_only(Path(data_dir) / CA_KEY_FILE, _private_pem(ca._key))
         log.info("created a new certificate authority, fingerprint %s", ca.fingerprint)
         return ca
 
@@ -201,8 +201,8 @@ class CertificateAuthority:
             .add_extension(x509.SubjectAlternativeName(sorted(wanted, key=str)), critical=False)
         )
         certificate = builder.sign(self._key, hashes.SHA256())
-        _write_private(key_path, _private_pem(key))
-        _write_public(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
+        _write_owner_only(key_path, _private_pem(key))
+        _write_owner_only(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
         return cert_path, key_path
 
     def _server_certificate_is_current(self, cert_path: Path, key_path: Path, wanted: set, now: datetime) -> bool:
@@ -255,13 +255,10 @@ def _private_pem(key) -> bytes:
     )
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a key readable by the owner only, never visible half-written."""
+def _write_owner_only(path: Path, data: bytes) -> None:
+    """Every file of the data folder is the owner's alone, certificates too (another local
+    user has no business in the folder), and never visible half-written."""
     write_atomically(path, data, OWNER_ONLY)
-
-
-def _write_public(path: Path, data: bytes) -> None:
-    write_atomically(path, data, PUBLIC)
 
 
 def _insist_owner_only(path: Path) -> None:

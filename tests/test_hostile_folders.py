@@ -16,7 +16,7 @@ from server.ca import CA_CERT_FILE, CA_KEY_FILE, CaError
 from storage import DATABASE_FILE, close_db, db
 from tests.helpers import key_pem
 from tests.processes import ROOT
-from wiring import open_registry
+from wiring import open_registry, start_server
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX owners and modes")
 as_root = pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="needs root to give a folder away")
@@ -152,3 +152,16 @@ def test_enroll_refuses_an_out_folder_others_may_write(enroll, capsys):
     assert run() == 1
     assert "written by group or others" in capsys.readouterr().err
     assert not (out / "device1.key").exists()
+
+
+@posix_only
+def test_every_file_a_serving_registry_writes_in_its_folder_is_owner_only(tmp_path):
+    data_dir = tmp_path / "data"
+    running = start_server(open_registry(data_dir), data_dir, "127.0.0.1", 0)
+    try:
+        written = {path.name: mode(path) for path in data_dir.iterdir() if path.is_file()}
+    finally:
+        running.stop()
+        close_db()
+    assert {"ca.key", "ca.crt", "crl.pem", DATABASE_FILE} <= set(written)
+    assert {name: 0o600 for name in written} == written

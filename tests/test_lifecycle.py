@@ -100,7 +100,7 @@ def test_openssl_refuses_deleted_and_revoked_certificates_and_accepts_current_on
             result = openssl_verify(data, revoked.cert_file, crl)
             assert result.returncode != 0 and "certificate revoked" in result.stdout + result.stderr
         assert openssl_verify(data, carol.cert_file, crl).returncode == 0
-    assert oct((data / CRL_FILE).stat().st_mode & 0o777) == "0o644"
+    assert oct((data / CRL_FILE).stat().st_mode & 0o777) == "0o600"  # like every file of the data folder
 
 
 def test_the_crl_is_a_signed_v2_crl_whose_number_grows_with_each_revocation(device, service, client):
