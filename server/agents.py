@@ -32,6 +32,7 @@ from server.outcomes import (
     Rejected,
 )
 from server.pairing_codes import new_pairing_code
+from server.pending_requests import PendingRequest, PendingRequests
 from server.passwords import (
     HASHING_THREADS,
     VerifiedPasswords,
@@ -102,6 +103,7 @@ class AgentProtocol:
         self._new_requests = Throttle(limits.new_requests_per_address, limits.new_request_window_seconds, clock,
                                       name="new-requests-per-address", windows=windows)
         self.polls = PollLog()
+        self._pending = PendingRequests()
         self._hashing = HashingQueue(limits.registrations_hashing_at_once, HASHING_THREADS, hash_seconds, clock,
                                      limits.registration_hashing_wait_seconds)
         self._pacing = PollPacing(functools.partial(registrations.count_with_status, PENDING), clock,
@@ -110,7 +112,7 @@ class AgentProtocol:
     @_come_back_later
     def register(self, request: RegistrationRequest, source: str) -> AgentOutcome:
         """A registration request or a poll of one (SPEC: HTTP API, the status table)."""
-        existing = registrations.find(request.username)
+        existing = self._pending.find(request.username)
         if existing is None:
             return self._new_request(request, source)
         return self._known_request(existing, request, source)
@@ -267,7 +269,7 @@ class AgentProtocol:
             return self._known_request(holder, request, source)
         return Refused(KEY_TAKEN, RefusalKind.KEY_TAKEN)
 
-    def _known_request(self, registration: RegistrationRecord, request: RegistrationRequest,
+    def _known_request(self, registration: RegistrationRecord | PendingRequest, request: RegistrationRequest,
                        source: str) -> AgentOutcome:
         refusal = self._check_password(registration, request.password, source)
         if refusal is not None:
@@ -285,7 +287,8 @@ class AgentProtocol:
                        permissions_of(registration.granted_permissions), current.pem if current else None,
                        self._ca.certificate_pem)
 
-    def _check_password(self, registration: RegistrationRecord, password: str, source: str) -> Refused | None:
+    def _check_password(self, registration: RegistrationRecord | PendingRequest, password: str,
+                        source: str) -> Refused | None:
         """None when ``password`` is the registration's; else why not.
 
         A password scrypt has accepted before (the verified cache) is no guess

@@ -16,7 +16,9 @@ safe from races, whichever process or instance runs it.
 from __future__ import annotations
 
 import contextlib
+import threading
 import urllib.parse
+from collections.abc import Callable
 
 from peewee import DatabaseError, DatabaseProxy, SqliteDatabase
 from playhouse.db_url import parse as parse_url
@@ -42,6 +44,7 @@ POSTGRESQL_SCHEMES = ("postgresql", "postgres")
 WRITE_LOCK_KEY = 0x436C_5265_6769  # "ClRegi"
 
 db = DatabaseProxy()
+_committing = threading.local()  # .callbacks: what after_commit asked of this thread's write transaction
 
 
 class BadDatabaseUrl(StorageError):
@@ -132,6 +135,30 @@ def write_transaction():
     instance, and in READ COMMITTED each statement after it sees what the
     previous holder committed. https://www.postgresql.org/docs/15/explicit-locking.html#ADVISORY-LOCKS
     """
+    if db.transaction_depth() > 0:  # inside a transaction already: a savepoint of it
+        with _locked_transaction():
+            yield
+        return
+    _committing.callbacks = []
+    try:
+        with _locked_transaction():
+            yield
+        callbacks = _committing.callbacks
+    finally:
+        _committing.callbacks = None
+    for callback in callbacks:
+        callback()
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Call ``callback`` once this thread's write transaction has committed; never if it rolls
+    back. A savepoint rolled back within it does not withdraw the call: fit for telling
+    caches to forget, not for announcing a change."""
+    _committing.callbacks.append(callback)
+
+
+@contextlib.contextmanager
+def _locked_transaction():
     try:
         if is_shared():
             with db.atomic():

@@ -32,7 +32,7 @@ from storage.models import (
     SchemaVersion,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class SchemaTooNew(StorageError):
@@ -117,4 +117,12 @@ def _to_5_instances() -> None:
     db.create_tables([RateWindow, ChoreLease])
 
 
-_STEPS = {2: _to_2_certificates_kept, 3: _to_3_enrolled_via, 4: _to_4_fleets, 5: _to_5_instances}
+def _to_6_decisions() -> None:
+    """Polls of pending requests are answered from memory; a counter of decisions tells
+    each process when what it remembers may have changed elsewhere."""
+    migrator = SchemaMigrator.from_database(db.obj)
+    migrate(migrator.add_column("registry_state", "decisions", RegistryState.decisions))
+
+
+_STEPS = {2: _to_2_certificates_kept, 3: _to_3_enrolled_via, 4: _to_4_fleets, 5: _to_5_instances,
+          6: _to_6_decisions}

@@ -62,6 +62,10 @@ class RegistryState(BaseModel):
     # The CA's certificate (DER), recorded by the first process to open the registry:
     # every instance on a shared database must sign with this one CA.
     ca_certificate = BlobField(null=True)
+    # Bumped by every change that ends a pending request (a grant, a rejection, a
+    # deletion): a process that answers polls from memory (server.pending_requests)
+    # reads it to learn of another process's decisions.
+    decisions = IntegerField(default=0)
 
 
 class SchemaVersion(BaseModel):

@@ -16,7 +16,7 @@ from storage.database import db, json_array_length, write_transaction
 from storage.errors import PublicKeyTaken, UsernameTaken, translated
 from storage.models import Registration
 from storage.records import RegistrationRecord
-from storage.registry_state import next_registration_id, next_revision
+from storage.registry_state import count_decision, next_registration_id, next_revision
 
 
 def _summary_sql() -> str:
@@ -131,6 +131,7 @@ def decide_each(decisions: Iterable[tuple[int, dict]], while_status: str) -> lis
     (a reader sees them all or none): whether each registration still had ``while_status``."""
     with write_transaction():
         revision = next_revision()
+        count_decision()
         return [_decide(tuple(sorted(fields))).execute(id=registration_id, while_status=while_status,
                                                        revision=revision, **fields).rowcount == 1
                 for registration_id, fields in decisions]
@@ -166,6 +167,7 @@ def remove(registration_id: int, only_if_status: str | None = None) -> bool:
         condition &= Registration.status == only_if_status
     with write_transaction():
         next_revision()
+        count_decision()
         return Registration.delete().where(condition).execute() == 1
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+
 from storage.compiled import compiled
-from storage.database import write_transaction
+from storage.database import after_commit, write_transaction
 from storage.errors import translated
 from storage.models import RegistryState
 
 _THE_ROW = RegistryState.id == RegistryState.SINGLETON_ID
+_decided_here = itertools.count(1)  # next() is atomic: server threads commit decisions side by side
+_decisions_here = 0
 
 
 @translated
@@ -80,3 +84,37 @@ def record_ca(certificate_der: bytes) -> bytes:
 @translated
 def ca_recorded() -> bool:
     return RegistryState.select(RegistryState.ca_certificate).where(_THE_ROW).scalar() is not None
+
+
+@translated
+def count_decision() -> None:
+    """A pending request ended (granted, rejected) or a request was deleted: bump the
+    decisions counter, for every process; call inside the write transaction."""
+    _bump_decisions().execute()
+    after_commit(_decided_in_this_process)
+
+
+def _decided_in_this_process() -> None:
+    global _decisions_here
+    _decisions_here = next(_decided_here)
+
+
+def decisions_in_this_process() -> int:
+    """How many decisions this process has committed: changes as soon as one has, without a query."""
+    return _decisions_here
+
+
+@translated
+def decisions() -> int:
+    """The decisions counter: changes whenever any process or instance commits a decision."""
+    return _read_decisions().execute().fetchall()[0][0]
+
+
+@compiled
+def _bump_decisions():
+    return RegistryState.update(decisions=RegistryState.decisions + 1).where(_THE_ROW)
+
+
+@compiled
+def _read_decisions():
+    return RegistryState.select(RegistryState.decisions).where(_THE_ROW)
