@@ -36,8 +36,8 @@ from server.pending_requests import PendingRequest, PendingRequests
 from server.passwords import (
     HASHING_THREADS,
     VerifiedPasswords,
-    hash_password,
     hash_seconds,
+    start_hashing,
     verify_against_nothing,
 )
 from server.poll_log import PollLog
@@ -105,7 +105,7 @@ class AgentProtocol:
         self.polls = PollLog()
         self._pending = PendingRequests()
         self._hashing = HashingQueue(limits.registrations_hashing_at_once, HASHING_THREADS, hash_seconds, clock,
-                                     limits.registration_hashing_wait_seconds)
+                                     limits.registration_answer_seconds)
         self._pacing = PollPacing(functools.partial(registrations.count_with_status, PENDING), clock,
                                   limits.pending_polls_per_second)
 
@@ -206,7 +206,8 @@ class AgentProtocol:
             if not self._is_open():
                 return Locked()
         try:
-            password_hash = self._hashing.hash(hash_password, request.password)
+            password_hash = self._hashing.hash(start_hashing, request.password,
+                                               f"{request.username.lower()}\0{request.digest()}")
         except HashingBusy as busy:
             self._new_requests.refund(source)  # turned away, not served: it may come back
             return Refused(HASHING_BUSY, RefusalKind.BUSY, retry_after=busy.retry_after)

@@ -10,20 +10,32 @@ given its own later turn, so that a burst that was turned away returns spread
 over the seconds the pool needs for it rather than all in the same one.
 
 A place in the queue is also a promise of a prompt answer: a registration
-whose hash has not started within ``max_wait`` seconds (the hashing threads
-slowed down, or starved by a burst of TLS handshakes at a higher priority) is
-withdrawn from the queue unhashed and answered as one turned away at the door.
-Without that, the last of a burst waited for the whole backlog to drain after
-the burst: 1.1–1.6 s on two cores where the burst's own handshakes took 0.6 s.
+waits for its hash at most ``answer_within`` seconds, start to end. One whose
+hash has not started by then (the hashing threads busy, or, at their low
+priority, starved by serving) is withdrawn unhashed; one whose hash has started
+is left to finish. Either way the agent is answered as one turned away at the
+door, and a hash finished for it is kept (``KeptHashes``): when it comes back
+with the same request and password, it is stored with that hash at once, and no
+scrypt is paid twice. Without the bound, the last of a burst waited for the
+whole backlog to drain after the burst (1.1–1.6 s on two cores where the
+burst's own TLS handshakes took 0.6 s), and a hash that got a core only now and
+then, while a flood of polls had both, took more than a second.
 """
 
 from __future__ import annotations
 
+import hmac
 import math
+import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 
-from server.passwords import HashNotStarted
+# A hash finished for an agent told to come back waits this long for it, at most, and
+# at most this many such hashes are kept.
+KEEP_SECONDS = 600
+KEPT_AT_MOST = 4096
 
 
 class HashingBusy(Exception):
@@ -36,38 +48,44 @@ class HashingBusy(Exception):
 
 class HashingQueue:
     def __init__(self, capacity: int, threads: int, hash_seconds: Callable[[], float],
-                 clock: Callable[[], float], max_wait: float | None = None):
+                 clock: Callable[[], float], answer_within: float | None = None):
         """``hash_seconds()``: what one hash takes now (measured), shared by ``threads``;
-        ``max_wait``: seconds a registration may wait for its hash to start (None: no limit)."""
+        ``answer_within``: seconds a registration may wait for its hash (None: no limit)."""
         self._capacity = capacity
-        self._max_wait = max_wait
+        self._answer_within = answer_within
         self._threads = threads
         self._hash_seconds = hash_seconds
         self._clock = clock
         self._inside = 0
         self._last_turn = 0.0  # when the last agent told to come back gets its turn
         self._lock = threading.Lock()
+        self._kept = KeptHashes(clock)
 
-    def hash(self, hash_password: Callable[..., str], password: str) -> str:
-        """``hash_password(password, start_within=max_wait)`` if there is room; HashingBusy,
-        without any hashing, if not, or if the hash did not start within ``max_wait``."""
-        with self._lock:
-            if self._inside >= self._capacity:
-                raise HashingBusy(self._next_turn())
-            self._inside += 1
-        left = False
-        try:
-            return hash_password(password, start_within=self._max_wait)
-        except HashNotStarted:
+    def hash(self, start_hashing: Callable[[str], Future[str]], password: str, request: str) -> str:
+        """The hash of ``password`` for ``request`` (what names it: its username and digest):
+        one kept from this request's earlier attempt with the same password, else
+        ``start_hashing(password)``'s if there is room. HashingBusy, without any hashing,
+        if there is none; HashingBusy too if the hash is not done within ``answer_within``
+        (then it is withdrawn if it has not started, and kept for the agent's return if it has)."""
+        hashing = self._kept.take(request, password)
+        if hashing is None:
             with self._lock:
-                self._inside -= 1
-                left = True
-                retry_after = self._next_turn()  # behind the backlog it leaves, as at the door
-            raise HashingBusy(retry_after) from None
-        finally:
-            if not left:
-                with self._lock:
-                    self._inside -= 1
+                if self._inside >= self._capacity:
+                    raise HashingBusy(self._next_turn())
+                self._inside += 1
+            hashing = start_hashing(password)
+            hashing.add_done_callback(self._left)  # done, or withdrawn
+        try:
+            return hashing.result(timeout=self._answer_within)
+        except TimeoutError:
+            if not hashing.cancel():  # only a hash that has not started can be withdrawn
+                self._kept.keep(request, password, hashing)
+            with self._lock:
+                raise HashingBusy(self._next_turn()) from None
+
+    def _left(self, _hashing: Future[str]) -> None:
+        with self._lock:
+            self._inside -= 1
 
     def _next_turn(self) -> int:
         """Whole seconds until the pool has hashed everyone inside and everyone turned
@@ -76,3 +94,30 @@ class HashingQueue:
         each = self._hash_seconds() / self._threads
         self._last_turn = max(self._last_turn, now + self._inside * each) + each
         return max(1, math.ceil(self._last_turn - now))
+
+
+class KeptHashes:
+    """Hashes finished (or finishing) for agents that were told to come back, each
+    under a tag of its request and password (an HMAC under a key of this process),
+    so that only the same request with the same password takes it. Memory only."""
+
+    def __init__(self, clock: Callable[[], float]):
+        self._clock = clock
+        self._key = secrets.token_bytes(32)
+        self._kept: OrderedDict[bytes, tuple[float, Future[str]]] = OrderedDict()  # oldest first
+        self._lock = threading.Lock()
+
+    def _tag(self, request: str, password: str) -> bytes:
+        return hmac.digest(self._key, request.encode("utf-8") + b"\0" + password.encode("utf-8"), "sha256")
+
+    def keep(self, request: str, password: str, hashing: Future[str]) -> None:
+        now = self._clock()
+        with self._lock:
+            self._kept[self._tag(request, password)] = (now + KEEP_SECONDS, hashing)
+            while self._kept and (len(self._kept) > KEPT_AT_MOST or next(iter(self._kept.values()))[0] < now):
+                self._kept.popitem(last=False)
+
+    def take(self, request: str, password: str) -> Future[str] | None:
+        with self._lock:
+            kept = self._kept.pop(self._tag(request, password), None)
+        return None if kept is None or kept[0] < self._clock() else kept[1]

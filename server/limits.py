@@ -151,10 +151,11 @@ class Limits:
     # Retry-After (server/hashing_queue.py). Two threads hash ~30 a second, so 16 wait
     # half a second at most.
     registrations_hashing_at_once: int = 16
-    # ... and how long one of them may wait for its hash to start before it is withdrawn and
-    # answered the same way: the promise is an answer within a second of arriving, and a
-    # burst's own TLS handshakes may take half of it (bench 10).
-    registration_hashing_wait_seconds: float = 0.3
+    # ... and how long one of them may wait for its hash, start to end, before it is answered
+    # the same way (its hash withdrawn if not started, else kept for its return): the
+    # promise is an answer within a second of arriving, and a burst's own TLS handshakes,
+    # or a flood of polls, may take half of it (bench 2, 10).
+    registration_answer_seconds: float = 0.15
     # What all pending agents' polls together may cost: Retry-After grows with their
     # number to keep to it (server/poll_pacing.py). 10,000 pending poll every 40 s.
     pending_polls_per_second: float = 250

@@ -21,13 +21,17 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 _N, _R, _P = 2**14, 8, 1
 _SALT_BYTES = 16
 _KEY_BYTES = 32
 _SCHEME = "scrypt"
-HASHING_THREADS = 2
+# One thread: a hash running beside the server costs polls more than its own core's
+# worth (16 MiB through the caches each), and a registration told to come back loses
+# nothing (server/hashing_queue.py keeps a hash finished late). One thread hashes
+# ~17 registrations a second on an idle machine (README: Benchmarks, 2).
+HASHING_THREADS = 1
 # Hashing threads run at this niceness (Linux schedules threads one by one), so
 # that the server's threads answering polls from the verified cache get a core
 # first whenever scrypt and serving compete for one (README: Benchmarks).
@@ -36,18 +40,19 @@ _FIRST_GUESS_SECONDS = 0.06
 _hash_seconds = _FIRST_GUESS_SECONDS
 
 
-class HashNotStarted(Exception):
-    """No hashing thread took the hash within the time allowed; it was withdrawn unstarted."""
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$salt$key``, with a fresh random salt."""
+    return start_hashing(password).result()
 
 
-def hash_password(password: str, start_within: float | None = None) -> str:
-    """``scrypt$N$r$p$salt$key``, with a fresh random salt.
+def start_hashing(password: str) -> Future[str]:
+    """``hash_password(password)``, computed on the hashing threads. Until a thread has
+    begun it, the hash can be withdrawn (``cancel()``) and costs nothing."""
+    return hashing_pool().submit(_encoded_hash, password, secrets.token_bytes(_SALT_BYTES))
 
-    With ``start_within`` (seconds), HashNotStarted when the hashing threads have
-    not begun this hash by then: it is withdrawn, and costs nothing.
-    """
-    salt = secrets.token_bytes(_SALT_BYTES)
-    key = _scrypt(password, salt, _N, _R, _P, start_within)
+
+def _encoded_hash(password: str, salt: bytes) -> str:
+    key = _timed_scrypt(password.encode("utf-8"), salt, _N, _R, _P)
     return "$".join((_SCHEME, str(_N), str(_R), str(_P), _b64(salt), _b64(key)))
 
 
@@ -58,7 +63,8 @@ def verify_password(password: str, encoded: str) -> bool:
         if scheme != _SCHEME:
             return False
         expected = base64.b64decode(key)
-        actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+        actual = hashing_pool().submit(_timed_scrypt, password.encode("utf-8"), base64.b64decode(salt),
+                                       int(n), int(r), int(p)).result()
     except ValueError:
         return False
     return hmac.compare_digest(actual, expected)
@@ -75,24 +81,13 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, start_within: float | None = None) -> bytes:
+def _timed_scrypt(password: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
     # hashlib.scrypt releases the GIL, so hashing never stalls other threads.
     # Each hash needs 128·N·r bytes (16 MiB) and glibc keeps a thread's freed
     # buffer in that thread's arena: hashed on whichever of the server's many
     # worker threads took the request, a burst of registrations grows the
     # process by 16 MiB per thread. A small pool of its own bounds that, and
     # bounds the cores hashing may take from everyone else.
-    future = hashing_pool().submit(_timed_scrypt, password.encode("utf-8"), salt, n, r, p)
-    if start_within is not None:
-        try:
-            return future.result(timeout=start_within)
-        except TimeoutError:
-            if future.cancel():  # only a hash that has not started can be withdrawn
-                raise HashNotStarted(f"no hashing thread was free within {start_within} s") from None
-    return future.result()
-
-
-def _timed_scrypt(password: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
     global _hash_seconds
     started = time.perf_counter()
     key = hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, maxmem=256 * n * r * p, dklen=_KEY_BYTES)

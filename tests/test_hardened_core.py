@@ -61,7 +61,7 @@ def test_identical_simultaneous_first_requests_with_one_csr_are_one_request_and_
     username look-up before its insert and the key look-up after it. Up to a dozen
     may hash, on a busy machine for longer than a registration waits by default for
     its hash to start (tests/test_overload.py): here each waits as long as it takes."""
-    service = open_registry(tmp_path / "data", clock, Limits(registration_hashing_wait_seconds=None))
+    service = open_registry(tmp_path / "data", clock, Limits(registration_answer_seconds=None))
     service.open("tester")
     csr, _ = make_csr("press7")
 

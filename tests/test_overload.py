@@ -1,6 +1,7 @@
 """Under load: a full hashing queue is answered at once, a registration whose hash
-does not start in time is answered without it, polls from the verified cache never
-wait behind hashing, and pending agents are paced by their number.
+is not done in time is answered without it (and its hash, if started, kept for its
+return), polls from the verified cache never wait behind hashing, and pending agents
+are paced by their number.
 
 The hashing pool (server.passwords) is made to stand still with tasks that wait
 on an event, like a hash that takes as long as the test wants: a registration
@@ -50,7 +51,7 @@ def busy_client(tmp_path, clock):
     """A client of a server that hashes at most SMALL_QUEUE new registrations at once,
     each waiting for its hash as long as it takes."""
     with served(tmp_path, clock, Limits(registrations_hashing_at_once=SMALL_QUEUE,
-                                        registration_hashing_wait_seconds=None)) as pair:
+                                        registration_answer_seconds=None)) as pair:
         yield pair
 
 
@@ -59,7 +60,7 @@ def impatient_client(tmp_path, clock):
     """A client of a server that hashes one new registration at a time, which waits at most
     SHORT_WAIT_SECONDS for its hash to start."""
     with served(tmp_path, clock, Limits(registrations_hashing_at_once=1,
-                                        registration_hashing_wait_seconds=SHORT_WAIT_SECONDS)) as pair:
+                                        registration_answer_seconds=SHORT_WAIT_SECONDS)) as pair:
         yield pair
 
 
@@ -136,6 +137,38 @@ def test_a_registration_whose_hash_does_not_start_in_time_is_answered_then_and_n
     assert "waited" not in {row.username for row in service.registrations()}
     # Its one place in the queue was given back: the agent turned away is taken when it comes back.
     assert client.register(_document("waited")).status == 202
+    assert len(hashed) == 1
+
+
+def test_a_registration_whose_hash_is_slow_is_answered_in_time_and_its_hash_kept_for_its_return(
+        impatient_client, monkeypatch):
+    client, service = impatient_client
+    may_finish = threading.Event()
+    hashed = []
+    original = passwords._timed_scrypt
+
+    def slow_scrypt(*args):
+        hashed.append(args)
+        may_finish.wait()  # started, and slow: as a hash starved of a core
+        return original(*args)
+
+    monkeypatch.setattr(passwords, "_timed_scrypt", slow_scrypt)
+    started = time.monotonic()
+    turned_away = client.register(_document("slow"))
+    assert turned_away.status == 503, turned_away.body
+    assert int(turned_away.headers["retry-after"]) >= 1
+    assert SHORT_WAIT_SECONDS <= time.monotonic() - started < 5  # answered without its hash
+    assert len(hashed) == 1 and "slow" not in {row.username for row in service.registrations()}
+
+    # Another password for the same request is not given that hash; its own must wait, and
+    # the one place in the queue is taken by the hash still running.
+    assert client.register({**_document("slow"), "password": "not-the-same"}).status == 503
+    may_finish.set()
+
+    # The same request and password, until its kept hash is done (each earlier try keeps it again).
+    wait_until(lambda: client.register(_document("slow")).status == 202, "the agent stored on its return")
+    assert len(hashed) == 1  # stored with the kept hash: no second scrypt
+    assert client.register(_document("slow")).status == 202  # and it is that password's
     assert len(hashed) == 1
 
 

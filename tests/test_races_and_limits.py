@@ -22,7 +22,7 @@ from wiring import open_registry, start_server
 # of them reach the hashing and wait for it (the hashing queue's own bound and wait:
 # tests/test_overload.py).
 FLEET = Limits(new_requests_per_address=10_000, registrations_hashing_at_once=10_000,
-               registration_hashing_wait_seconds=None)
+               registration_answer_seconds=None)
 
 
 @pytest.fixture
