@@ -155,7 +155,7 @@ class Limits:
     # the same way (its hash withdrawn if not started, else kept for its return): the
     # promise is an answer within a second of arriving, and a burst's own TLS handshakes,
     # or a flood of polls, may take half of it (bench 2, 10).
-    registration_answer_seconds: float = 0.15
+    registration_answer_seconds: float = 0.25
     # What all pending agents' polls together may cost: Retry-After grows with their
     # number to keep to it (server/poll_pacing.py). 10,000 pending poll every 40 s.
     pending_polls_per_second: float = 250

@@ -115,6 +115,16 @@ class Client:
         body = raw if raw is not None else json.dumps(document).encode()
         return self.request("POST", REGISTER, body, {"Content-Type": content_type})
 
+    def register_as_an_agent(self, document: dict, attempts: int = 30) -> Reply:
+        """``register``, coming back after Retry-After while the registry answers 503 (busy
+        hashing other registrations), as the enrolment tool does."""
+        for _ in range(attempts - 1):
+            reply = self.register(document)
+            if reply.status != 503:
+                return reply
+            time.sleep(int(reply.headers["retry-after"]))
+        return self.register(document)
+
 
 def _der(tag: int, content: bytes) -> bytes:
     length = len(content)

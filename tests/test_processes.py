@@ -83,7 +83,7 @@ def test_server_and_cli_on_one_data_folder_lose_nothing(registry):
     agents = [{"username": f"dev{number:02d}", "password": f"pw-{number:05d}", "csr": make_csr(f"dev{number:02d}")[0]}
               for number in range(16)]
     with ThreadPoolExecutor(4) as pool:
-        assert set(reply.status for reply in pool.map(client.register, agents)) == {202}
+        assert set(reply.status for reply in pool.map(client.register_as_an_agent, agents)) == {202}
 
     final: dict[str, int] = {}
     stop = threading.Event()
