@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 
 from cryptography import x509
@@ -110,11 +111,16 @@ class AgentProtocol:
                                   limits.pending_polls_per_second)
 
     @_come_back_later
-    def register(self, request: RegistrationRequest, source: str) -> AgentOutcome:
-        """A registration request or a poll of one (SPEC: HTTP API, the status table)."""
+    def register(self, request: RegistrationRequest, source: str, arrived: float | None = None) -> AgentOutcome:
+        """A registration request or a poll of one (SPEC: HTTP API, the status table).
+
+        ``arrived``: when the request reached the server (time.monotonic(); None: now),
+        from which a new one is answered within ``Limits.registration_answer_seconds``."""
+        if arrived is None:
+            arrived = time.monotonic()
         existing = self._pending.find(request.username)
         if existing is None:
-            return self._new_request(request, source)
+            return self._new_request(request, source, arrived)
         return self._known_request(existing, request, source)
 
     @_come_back_later
@@ -180,7 +186,7 @@ class AgentProtocol:
             return Refused(UNAUTHENTICATED, RefusalKind.UNAUTHENTICATED)
         return registration, "password"
 
-    def _new_request(self, request: RegistrationRequest, source: str) -> AgentOutcome:
+    def _new_request(self, request: RegistrationRequest, source: str, arrived: float) -> AgentOutcome:
         # A pre-authorised username is let past the lock to have its key compared;
         # for any other, locked is answered before any CSR parsing or password hashing.
         preauthorized = usable(request.username, self._clock()) if request.csr_pem is not None else None
@@ -190,6 +196,12 @@ class AgentProtocol:
         wait = self._new_requests.reserve(source)
         if wait is not None:
             return Refused(TOO_MANY_NEW_REQUESTS, RefusalKind.TOO_MANY_NEW_REQUESTS, retry_after=wait)
+        # One the hashing queue would turn away is turned away now, before its CSR's signature
+        # is checked and its key looked up: most of a burst is answered sooner.
+        hashing_key = f"{request.username.lower()}\0{request.digest()}"
+        busy = self._hashing.turned_away(request.password, hashing_key, arrived)
+        if busy is not None:
+            return self._turned_away(source, busy)
         checked = review = None
         if request.csr_pem is not None:
             try:
@@ -206,11 +218,9 @@ class AgentProtocol:
             if not self._is_open():
                 return Locked()
         try:
-            password_hash = self._hashing.hash(start_hashing, request.password,
-                                               f"{request.username.lower()}\0{request.digest()}")
+            password_hash = self._hashing.hash(start_hashing, request.password, hashing_key, arrived)
         except HashingBusy as busy:
-            self._new_requests.refund(source)  # turned away, not served: it may come back
-            return Refused(HASHING_BUSY, RefusalKind.BUSY, retry_after=busy.retry_after)
+            return self._turned_away(source, busy.retry_after)
         now = self._clock()
         granted = None
         try:
@@ -245,7 +255,7 @@ class AgentProtocol:
                     queue(now, PENDING_EVENT, registration.username, pairingCode=registration.pairing_code,
                           keyFingerprint=registration.key_fingerprint, sourceAddress=source)
         except _UsedMeanwhile:
-            return self._new_request(request, source)
+            return self._new_request(request, source, arrived)
         except UsernameTaken:
             # A concurrent request for the same username won the insert: this one is
             # now a poll of it, and is answered as such.
@@ -261,6 +271,10 @@ class AgentProtocol:
         self._verified.remember(registration.username.lower(), password_hash, request.password)
         return granted or Pending(registration.username, registration.key_fingerprint, self._pacing.retry_after(),
                                   pairing_code=registration.pairing_code)
+
+    def _turned_away(self, source: str, retry_after: int) -> Refused:
+        self._new_requests.refund(source)  # turned away, not served: it may come back
+        return Refused(HASHING_BUSY, RefusalKind.BUSY, retry_after=retry_after)
 
     def _key_holder_answer(self, holder: RegistrationRecord, request: RegistrationRequest,
                            source: str) -> AgentOutcome:

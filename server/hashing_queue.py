@@ -9,9 +9,11 @@ clear. That time counts the agents already told to come back as well, each
 given its own later turn, so that a burst that was turned away returns spread
 over the seconds the pool needs for it rather than all in the same one.
 
-A place in the queue is also a promise of a prompt answer: a registration
-waits for its hash at most ``answer_within`` seconds, start to end. One whose
-hash has not started by then (the hashing threads busy, or, at their low
+A place in the queue is also a promise of a prompt answer: a registration is
+answered at most ``answer_within`` seconds after it reached the server (its
+connection's accept, for a new device: the time its TLS handshake waited for a
+worker counts too), whether its hash is done or not. One whose hash has not
+started by then (the hashing threads busy, or, at their low
 priority, starved by serving) is withdrawn unhashed; one whose hash has started
 is left to finish. Either way the agent is answered as one turned away at the
 door, and a hash finished for it is kept (``KeptHashes``): when it comes back
@@ -28,6 +30,7 @@ import hmac
 import math
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -50,7 +53,8 @@ class HashingQueue:
     def __init__(self, capacity: int, threads: int, hash_seconds: Callable[[], float],
                  clock: Callable[[], float], answer_within: float | None = None):
         """``hash_seconds()``: what one hash takes now (measured), shared by ``threads``;
-        ``answer_within``: seconds a registration may wait for its hash (None: no limit)."""
+        ``answer_within``: seconds from a registration's arrival to its answer, at most, when
+        its hash is not done (None: no limit)."""
         self._capacity = capacity
         self._answer_within = answer_within
         self._threads = threads
@@ -61,27 +65,45 @@ class HashingQueue:
         self._lock = threading.Lock()
         self._kept = KeptHashes(clock)
 
-    def hash(self, start_hashing: Callable[[str], Future[str]], password: str, request: str) -> str:
+    def hash(self, start_hashing: Callable[[str], Future[str]], password: str, request: str,
+             arrived: float) -> str:
         """The hash of ``password`` for ``request`` (what names it: its username and digest):
         one kept from this request's earlier attempt with the same password, else
         ``start_hashing(password)``'s if there is room. HashingBusy, without any hashing,
-        if there is none; HashingBusy too if the hash is not done within ``answer_within``
-        (then it is withdrawn if it has not started, and kept for the agent's return if it has)."""
+        if there is none or no time is left; HashingBusy too if the hash is not done
+        ``answer_within`` seconds after the request ``arrived`` (time.monotonic()): then it
+        is withdrawn if it has not started, and kept for the agent's return if it has."""
+        waiting = self._time_left(arrived)
         hashing = self._kept.take(request, password)
         if hashing is None:
             with self._lock:
-                if self._inside >= self._capacity:
+                if self._no_room(waiting):
                     raise HashingBusy(self._next_turn())
                 self._inside += 1
             hashing = start_hashing(password)
             hashing.add_done_callback(self._left)  # done, or withdrawn
         try:
-            return hashing.result(timeout=self._answer_within)
+            return hashing.result(timeout=None if waiting is None else max(0.0, waiting))
         except TimeoutError:
             if not hashing.cancel():  # only a hash that has not started can be withdrawn
                 self._kept.keep(request, password, hashing)
             with self._lock:
                 raise HashingBusy(self._next_turn()) from None
+
+    def turned_away(self, password: str, request: str, arrived: float) -> int | None:
+        """The Retry-After of a registration that ``hash`` would turn away at once (no room, or
+        no time left, and no hash kept for it), before anything else is checked; None: go on."""
+        if self._kept.holds(request, password):
+            return None
+        with self._lock:
+            return self._next_turn() if self._no_room(self._time_left(arrived)) else None
+
+    def _time_left(self, arrived: float) -> float | None:
+        return None if self._answer_within is None else arrived + self._answer_within - time.monotonic()
+
+    def _no_room(self, time_left: float | None) -> bool:
+        """The caller holds the lock."""
+        return self._inside >= self._capacity or (time_left is not None and time_left <= 0)
 
     def _left(self, _hashing: Future[str]) -> None:
         with self._lock:
@@ -116,6 +138,11 @@ class KeptHashes:
             self._kept[self._tag(request, password)] = (now + KEEP_SECONDS, hashing)
             while self._kept and (len(self._kept) > KEPT_AT_MOST or next(iter(self._kept.values()))[0] < now):
                 self._kept.popitem(last=False)
+
+    def holds(self, request: str, password: str) -> bool:
+        with self._lock:
+            kept = self._kept.get(self._tag(request, password))
+        return kept is not None and kept[0] >= self._clock()
 
     def take(self, request: str, password: str) -> Future[str] | None:
         with self._lock:

@@ -148,13 +148,14 @@ class Limits:
     new_requests_per_address: int = 30
     new_request_window_seconds: float = 60
     # New registrations hashing or waiting for it, at most; the next is answered 503 with
-    # Retry-After (server/hashing_queue.py). Two threads hash ~30 a second, so 16 wait
-    # half a second at most.
-    registrations_hashing_at_once: int = 16
-    # ... and how long one of them may wait for its hash, start to end, before it is answered
-    # the same way (its hash withdrawn if not started, else kept for its return): the
-    # promise is an answer within a second of arriving, and a burst's own TLS handshakes,
-    # or a flood of polls, may take half of it (bench 2, 10).
+    # Retry-After (server/hashing_queue.py). The hashing thread does ~17 a second: 8 are
+    # what it can finish within the answer bound below; more would only wait and be told
+    # to come back all the same.
+    registrations_hashing_at_once: int = 8
+    # ... and how long after its arrival (its connection's accept) one of them is answered
+    # the same way if its hash is not done by then (withdrawn if not started, else kept for
+    # its return): the promise is an answer within a second, and the client's own side of
+    # a burst's TLS handshakes, or of a flood of polls, may take half of it (bench 2, 10).
     registration_answer_seconds: float = 0.25
     # What all pending agents' polls together may cost: Retry-After grows with their
     # number to keep to it (server/poll_pacing.py). 10,000 pending poll every 40 s.

@@ -80,8 +80,8 @@ class RegistrationService:
 
     # ----------------------------------------------------------- agents
 
-    def register(self, request: RegistrationRequest, source: str) -> AgentOutcome:
-        return self._agents.register(request, source)
+    def register(self, request: RegistrationRequest, source: str, arrived: float | None = None) -> AgentOutcome:
+        return self._agents.register(request, source, arrived)
 
     def whoami(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
                source: str) -> Authenticated | Refused:

@@ -11,6 +11,7 @@ that tried to hash would then hang, and is seen not to.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -57,8 +58,8 @@ def busy_client(tmp_path, clock):
 
 @pytest.fixture
 def impatient_client(tmp_path, clock):
-    """A client of a server that hashes one new registration at a time, which waits at most
-    SHORT_WAIT_SECONDS for its hash to start."""
+    """A client of a server that hashes one new registration at a time, each answered at most
+    SHORT_WAIT_SECONDS after it arrived."""
     with served(tmp_path, clock, Limits(registrations_hashing_at_once=1,
                                         registration_answer_seconds=SHORT_WAIT_SECONDS)) as pair:
         yield pair
@@ -99,6 +100,8 @@ def test_a_full_hashing_queue_answers_the_next_registration_at_once_without_hash
         assert int(turned_away.headers["retry-after"]) >= 1
         assert turned_away.json["status"] == "error"
         assert _queued() == SMALL_QUEUE  # no hash was queued for it
+        # Nor was anything else checked: its CSR's signature is not worth verifying now.
+        assert client.register({**_document("newcomer"), "csr": "not a CSR"}).status == 503
 
         release.set()
         assert [future.result().status for future in waiting] == [202] * SMALL_QUEUE
@@ -169,6 +172,28 @@ def test_a_registration_whose_hash_is_slow_is_answered_in_time_and_its_hash_kept
     wait_until(lambda: client.register(_document("slow")).status == 202, "the agent stored on its return")
     assert len(hashed) == 1  # stored with the kept hash: no second scrypt
     assert client.register(_document("slow")).status == 202  # and it is that password's
+    assert len(hashed) == 1
+
+
+def test_the_answer_bound_counts_from_the_connections_accept_and_a_late_request_is_not_hashed(
+        impatient_client, monkeypatch):
+    """A device whose handshake waited (a burst's, a flood's) has used up its time by then."""
+    client, service = impatient_client
+    hashed = []
+    original = passwords._timed_scrypt
+    monkeypatch.setattr(passwords, "_timed_scrypt", lambda *args: hashed.append(args) or original(*args))
+    body = json.dumps(_document("late")).encode()
+    with socket.create_connection((client.host, client.port)) as raw:
+        time.sleep(SHORT_WAIT_SECONDS * 2)  # accepted, and then waiting for its handshake and request
+        with client.context.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(b"POST /api/client-registry/register HTTP/1.1\r\nHost: localhost\r\n"
+                        b"Content-Type: application/json\r\nConnection: close\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            answer = tls.makefile("rb").read()
+    assert answer.startswith(b"HTTP/1.1 503 "), answer[:200]
+    assert b"Retry-After: " in answer
+    assert hashed == []  # refused before any hashing: no time was left for it
+    assert client.register(_document("late")).status == 202  # in time, when it comes back at once
     assert len(hashed) == 1
 
 

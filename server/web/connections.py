@@ -70,12 +70,18 @@ class GuardedConnection(HTTPConnection):
 
     def __init__(self, server, sock, makefile):
         super().__init__(server, sock, makefile)
+        # When its request arrived (time.monotonic()): the first one when the connection was
+        # accepted, so that the time its handshake waited counts too; a later one when a
+        # worker took it up. The core promises an answer within a bound of this moment.
+        self.request_arrived = time.monotonic()
         self.rfile = _DeadlineReader(sock, "rb", self.rbufsize)
         self.wfile = _WatchedWriter(sock, "wb", self.wbufsize)
 
     def communicate(self):
         handshake_deadline = None
-        if not self._opened:
+        if self._opened:
+            self.request_arrived = time.monotonic()
+        else:
             self._opened = True
             handshake_deadline = time.monotonic() + HANDSHAKE_SECONDS
             if not self._admit_source(handshake_deadline):

@@ -55,7 +55,8 @@ def add_routes(app: Bottle, service: RegistrationService) -> None:
         credentials = wire.credentials()
         if credentials is None:
             return _respond(CHALLENGE)
-        return _answer_csr(lambda csr_pem: enrolment_answer(service, credentials, csr_pem, wire.source()))
+        return _answer_csr(lambda csr_pem: enrolment_answer(service, credentials, csr_pem, wire.source(),
+                                                            wire.arrived()))
 
     @app.post(EST_SIMPLEREENROLL_PATH)
     def simplereenroll():
@@ -72,7 +73,7 @@ def add_routes(app: Bottle, service: RegistrationService) -> None:
 
 
 def enrolment_answer(service: RegistrationService, credentials: tuple[str, str], csr_pem: str,
-                     source: str) -> EstAnswer:
+                     source: str, arrived: float | None = None) -> EstAnswer:
     """simpleenroll as a registration request: the Basic credentials are its username
     and password, the CSR its only content (no roles, permissions or context)."""
     username, password = credentials
@@ -80,7 +81,7 @@ def enrolment_answer(service: RegistrationService, credentials: tuple[str, str],
         if problem:
             return est_answers.error(400, f"{name}: {problem}")
     registration = RegistrationRequest(username, password, None, (), (), csr_pem, enrolled_via=VIA_EST)
-    return est_answers.for_outcome(service.register(registration, source))
+    return est_answers.for_outcome(service.register(registration, source, arrived))
 
 
 def csr_pem_of(body: bytes, content_type: str | None, transfer_encoding: str | None) -> str | EstAnswer:

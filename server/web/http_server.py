@@ -23,7 +23,7 @@ from server.validation import MAX_BODY_BYTES
 from server.tls import agent_urls
 from server.web.connections import DeferredHandshakeAdapter, GuardedServer
 from server.web.requests import MAX_HEADER_BYTES
-from server.web.wire import CLIENT_CERTIFICATE_KEY, DRAIN_BYTES
+from server.web.wire import ARRIVED_KEY, CLIENT_CERTIFICATE_KEY, DRAIN_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,7 @@ def _listen_error(host: str, port: int) -> ListenError | None:
 class _Gateway(wsgi.Gateway_10):
     def get_environ(self):
         env = super().get_environ()
+        env[ARRIVED_KEY] = self.req.conn.request_arrived
         tls_socket = self.req.conn.socket
         if isinstance(tls_socket, ssl.SSLSocket):
             certificate = tls_socket.getpeercert(binary_form=True)

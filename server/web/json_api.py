@@ -40,7 +40,8 @@ def create_app(service: RegistrationService, *adapters: Callable[[Bottle, Regist
 
     @app.post(REGISTER_PATH)
     def register():
-        return _answer_body(lambda body: registration_answer(service, body, wire.content_type(), wire.source()))
+        return _answer_body(lambda body: registration_answer(service, body, wire.content_type(), wire.source(),
+                                                             wire.arrived()))
 
     @app.post(RENEW_PATH)
     def renew():
@@ -76,10 +77,10 @@ def create_app(service: RegistrationService, *adapters: Callable[[Bottle, Regist
 
 
 def registration_answer(service: RegistrationService, body: bytes, content_type: str | None,
-                        source: str) -> Answer:
+                        source: str, arrived: float | None = None) -> Answer:
     """The answer to ``POST register`` with this body: the wire's checks, then the core's."""
     return _answer_json(body, content_type, parse_registration,
-                        lambda registration: service.register(registration, source))
+                        lambda registration: service.register(registration, source, arrived))
 
 
 def renewal_answer(service: RegistrationService, body: bytes, content_type: str | None,

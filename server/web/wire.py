@@ -16,6 +16,9 @@ from server.web.requests import BodyTooLarge
 # Set by the HTTP server (server.web.http_server) when a client presented a certificate
 # that chains to our CA.
 CLIENT_CERTIFICATE_KEY = "client_registry.client_certificate_der"
+# Set by the HTTP server: when the request arrived (time.monotonic()), its connection's accept
+# for the first request on it.
+ARRIVED_KEY = "client_registry.arrived"
 # Sent with every 401, so that clients which wait for a challenge (curl --anyauth,
 # cisco/libest) then send their Basic credentials.
 BASIC_CHALLENGE = 'Basic realm="Client Registry", charset="UTF-8"'
@@ -25,6 +28,11 @@ DRAIN_BYTES = 1024 * 1024
 def source() -> str:
     # The socket's peer, never X-Forwarded-For: any client can write that header.
     return request.environ.get("REMOTE_ADDR", "")
+
+
+def arrived() -> float | None:
+    """When the request reached the server (time.monotonic()); None where no server says."""
+    return request.environ.get(ARRIVED_KEY)
 
 
 def content_type() -> str | None:
