@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from storage.compiled import compiled, slot
 from storage.database import write_transaction
 from storage.errors import translated
 from storage.models import Preauthorization
@@ -15,8 +16,15 @@ _COLUMNS = [getattr(Preauthorization, field.name) for field in fields(Preauthori
 @translated
 def find(username: str) -> PreauthorizationRecord | None:
     """The pre-authorisation for ``username`` (compared without regard to case), used or not."""
-    row = Preauthorization.select(*_COLUMNS).where(Preauthorization.username == username).tuples().first()
-    return None if row is None else PreauthorizationRecord(*row)
+    row = _select_by_username().execute(username=username).fetchone()
+    return None if row is None else PreauthorizationRecord(*(column.python_value(stored)
+                                                             for column, stored in zip(_COLUMNS, row)))
+
+
+@compiled
+def _select_by_username():
+    """Every new registration with a CSR looks its username up here: compiled once."""
+    return Preauthorization.select(*_COLUMNS).where(Preauthorization.username == slot("username")).limit(1)
 
 
 @translated

@@ -17,7 +17,13 @@ _decisions_here = 0
 @translated
 def open_until() -> float | None:
     """The stored deadline (epoch seconds) until which the registry is open."""
-    return RegistryState.select(RegistryState.open_until).where(_THE_ROW).scalar()
+    return _select_open_until().execute().fetchall()[0][0]
+
+
+@compiled
+def _select_open_until():
+    """Every new registration asks whether the registry is open: compiled once."""
+    return RegistryState.select(RegistryState.open_until).where(_THE_ROW)
 
 
 @translated
