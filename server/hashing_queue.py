@@ -1,7 +1,7 @@
 """New registrations admitted to password hashing, a bounded number at a time.
 
 Each new registration costs one scrypt hash (~60 ms of CPU) on the hashing
-pool's few threads. Unbounded, a burst of arrivals queues there for seconds:
+pool (server.passwords). Unbounded, a burst of arrivals queues there for seconds:
 every one of them waits, and none learns when to come back. So at most
 ``capacity`` registrations may be hashing or waiting to; the next one is
 answered at once, before any hashing, with the time the backlog needs to
@@ -13,9 +13,9 @@ A place in the queue is also a promise of a prompt answer: a registration is
 answered at most ``answer_within`` seconds after it reached the server (its
 connection's accept, for a new device: the time its TLS handshake waited for a
 worker counts too), whether its hash is done or not. One whose hash has not
-started by then (the hashing threads busy, or, at their low
-priority, starved by serving) is withdrawn unhashed; one whose hash has started
-is left to finish. Either way the agent is answered as one turned away at the
+started by then (the hashing thread busy, or, at its low priority, starved by
+serving) is withdrawn unhashed; one whose hash has started is left to finish.
+Either way the agent is answered as one turned away at the
 door, and a hash finished for it is kept (``KeptHashes``): when it comes back
 with the same request and password, it is stored with that hash at once, and no
 scrypt is paid twice. Without the bound, the last of a burst waited for the

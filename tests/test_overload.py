@@ -65,6 +65,15 @@ def impatient_client(tmp_path, clock):
         yield pair
 
 
+@pytest.fixture
+def hashed(monkeypatch) -> list:
+    """The arguments of every scrypt the registry runs from now on."""
+    hashes = []
+    original = passwords._timed_scrypt
+    monkeypatch.setattr(passwords, "_timed_scrypt", lambda *args: hashes.append(args) or original(*args))
+    return hashes
+
+
 @contextmanager
 def stalled_hashing():
     """Every hashing thread held by a task that ends when the test lets it (or at the end)."""
@@ -123,11 +132,8 @@ def test_turned_away_agents_are_given_later_and_later_turns(busy_client):
 
 
 def test_a_registration_whose_hash_does_not_start_in_time_is_answered_then_and_never_hashed(
-        impatient_client, monkeypatch):
+        impatient_client, hashed):
     client, service = impatient_client
-    hashed = []
-    original = passwords._timed_scrypt
-    monkeypatch.setattr(passwords, "_timed_scrypt", lambda *args: hashed.append(args) or original(*args))
     with stalled_hashing() as release:
         started = time.monotonic()
         turned_away = client.register(_document("waited"))  # no hashing thread will be free for it
@@ -176,12 +182,9 @@ def test_a_registration_whose_hash_is_slow_is_answered_in_time_and_its_hash_kept
 
 
 def test_the_answer_bound_counts_from_the_connections_accept_and_a_late_request_is_not_hashed(
-        impatient_client, monkeypatch):
+        impatient_client, hashed):
     """A device whose handshake waited (a burst's, a flood's) has used up its time by then."""
     client, service = impatient_client
-    hashed = []
-    original = passwords._timed_scrypt
-    monkeypatch.setattr(passwords, "_timed_scrypt", lambda *args: hashed.append(args) or original(*args))
     body = json.dumps(_document("late")).encode()
     with socket.create_connection((client.host, client.port)) as raw:
         time.sleep(SHORT_WAIT_SECONDS * 2)  # accepted, and then waiting for its handshake and request
