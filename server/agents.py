@@ -37,6 +37,7 @@ from server.pending_requests import PendingRequest, PendingRequests
 from server.passwords import (
     HASHING_THREADS,
     VerifiedPasswords,
+    hash_cpu_seconds,
     hash_seconds,
     start_hashing,
     verify_against_nothing,
@@ -106,7 +107,7 @@ class AgentProtocol:
         self.polls = PollLog()
         self._pending = PendingRequests()
         self._hashing = HashingQueue(limits.registrations_hashing_at_once, HASHING_THREADS, hash_seconds, clock,
-                                     limits.registration_answer_seconds)
+                                     limits.registration_answer_seconds, hash_cpu_seconds)
         self._pacing = PollPacing(functools.partial(registrations.count_with_status, PENDING), clock,
                                   limits.pending_polls_per_second)
 

@@ -51,12 +51,16 @@ class HashingBusy(Exception):
 
 class HashingQueue:
     def __init__(self, capacity: int, threads: int, hash_seconds: Callable[[], float],
-                 clock: Callable[[], float], answer_within: float | None = None):
+                 clock: Callable[[], float], answer_within: float | None = None,
+                 hash_cpu_seconds: Callable[[], float] = lambda: 0.0):
         """``hash_seconds()``: what one hash takes now (measured), shared by ``threads``;
         ``answer_within``: seconds from a registration's arrival to its answer, at most, when
-        its hash is not done (None: no limit)."""
+        its hash is not done (None: no limit), but never less than two hashes' processor time
+        (``hash_cpu_seconds()``): on a slow machine a registration waits for its own hash
+        rather than be told to come back every time."""
         self._capacity = capacity
         self._answer_within = answer_within
+        self._hash_cpu_seconds = hash_cpu_seconds
         self._threads = threads
         self._hash_seconds = hash_seconds
         self._clock = clock
@@ -99,7 +103,9 @@ class HashingQueue:
             return self._next_turn() if self._no_room(self._time_left(arrived)) else None
 
     def _time_left(self, arrived: float) -> float | None:
-        return None if self._answer_within is None else arrived + self._answer_within - time.monotonic()
+        if self._answer_within is None:
+            return None
+        return arrived + max(self._answer_within, 2 * self._hash_cpu_seconds()) - time.monotonic()
 
     def _no_room(self, time_left: float | None) -> bool:
         """The caller holds the lock."""

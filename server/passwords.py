@@ -38,6 +38,7 @@ HASHING_THREADS = 1
 HASHING_NICENESS = 10
 _FIRST_GUESS_SECONDS = 0.06
 _hash_seconds = _FIRST_GUESS_SECONDS
+_hash_cpu_seconds = _FIRST_GUESS_SECONDS
 
 
 def hash_password(password: str) -> str:
@@ -88,11 +89,13 @@ def _timed_scrypt(password: bytes, salt: bytes, n: int, r: int, p: int) -> bytes
     # worker threads took the request, a burst of registrations grows the
     # process by 16 MiB per thread. A small pool of its own bounds that, and
     # bounds the cores hashing may take from everyone else.
-    global _hash_seconds
-    started = time.perf_counter()
+    global _hash_seconds, _hash_cpu_seconds
+    started, cpu_started = time.perf_counter(), time.thread_time()
     key = hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, maxmem=256 * n * r * p, dklen=_KEY_BYTES)
-    # A moving average: what a hash costs on this machine under its current load.
+    # Moving averages: what a hash takes on this machine under its current load, and the
+    # processor time it needs however loaded the machine is (how fast the machine is).
     _hash_seconds += (time.perf_counter() - started - _hash_seconds) / 8
+    _hash_cpu_seconds += (time.thread_time() - cpu_started - _hash_cpu_seconds) / 8
     return key
 
 
@@ -100,6 +103,12 @@ def hash_seconds() -> float:
     """What one hash takes now (a moving average of the last few), for telling
     agents how long a backlog of hashes will last."""
     return _hash_seconds
+
+
+def hash_cpu_seconds() -> float:
+    """The processor time one hash needs on this machine (a moving average of the last
+    few): unlike ``hash_seconds``, it does not grow while the machine is busy."""
+    return _hash_cpu_seconds
 
 
 @functools.cache

@@ -78,15 +78,15 @@ def test_twenty_racers_for_one_username_across_both_instances_leave_one_request(
     clients = [Client(first.url, first.ca_file), Client(second.url, second.ca_file)]
 
     def race(number: int) -> int:
-        return clients[number % 2].register(request("Valve3", password=f"password {number}")).status
+        return clients[number % 2].register_as_an_agent(request("Valve3", password=f"password {number}")).status
 
     with ThreadPoolExecutor(20) as pool:
         statuses = list(pool.map(race, range(20)))
 
     assert statuses.count(202) == 1, statuses
-    # The others hold a wrong password: refused, and past ten from this address, throttled;
-    # or, twenty hashes at once being more than two cores start within 0.3 s, told to come back.
-    assert set(statuses) - {202} <= {409, 429, 503}, statuses
+    # The others hold a wrong password: refused, and past ten from this address, throttled.
+    # (Twenty at once are more than the hashing queue takes: each told to come back does.)
+    assert set(statuses) - {202} <= {409, 429}, statuses
     assert [row["username"] for row in first.registrations()] == ["Valve3"]
 
 
