@@ -11,9 +11,9 @@ files), four at a time:
   certificate from its default profile and signs it; it stores nothing).
 - ours: the core's grant (``RegistrationService.grant``: what ``admin grant``
   and the window call) from four threads over pending requests stored
-  beforehand: it loads the request, re-checks the stored CSR, in one write
-  transaction decides it, signs, stores the certificate, the audit entry and
-  the event, and then reads back the details it returns to its caller.
+  beforehand: it loads the request, re-checks the stored CSR, signs, and then
+  in one write transaction decides it and stores the certificate, the audit
+  entry and the event.
 
 The figure is wall time per certificate (the run's time over the certificates
 it issued), beside cfssl's. cfssl's side includes HTTP and JSON, and its

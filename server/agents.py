@@ -106,8 +106,8 @@ class AgentProtocol:
                                       name="new-requests-per-address", windows=windows)
         self.polls = PollLog()
         self._pending = PendingRequests()
-        self._hashing = HashingQueue(limits.registrations_hashing_at_once, HASHING_THREADS, hash_seconds, clock,
-                                     limits.registration_answer_seconds, hash_cpu_seconds)
+        self._hashing = HashingQueue(limits.registrations_hashing_at_once, HASHING_THREADS, hash_seconds,
+                                     hash_cpu_seconds, clock, limits.registration_answer_seconds)
         self._pacing = PollPacing(functools.partial(registrations.count_with_status, PENDING), clock,
                                   limits.pending_polls_per_second)
 

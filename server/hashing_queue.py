@@ -51,8 +51,8 @@ class HashingBusy(Exception):
 
 class HashingQueue:
     def __init__(self, capacity: int, threads: int, hash_seconds: Callable[[], float],
-                 clock: Callable[[], float], answer_within: float | None = None,
-                 hash_cpu_seconds: Callable[[], float] = lambda: 0.0):
+                 hash_cpu_seconds: Callable[[], float], clock: Callable[[], float],
+                 answer_within: float | None = None):
         """``hash_seconds()``: what one hash takes now (measured), shared by ``threads``;
         ``answer_within``: seconds from a registration's arrival to its answer, at most, when
         its hash is not done (None: no limit), but never less than two hashes' processor time

@@ -148,9 +148,10 @@ class Limits:
     new_requests_per_address: int = 30
     new_request_window_seconds: float = 60
     # New registrations hashing or waiting for it, at most; the next is answered 503 with
-    # Retry-After (server/hashing_queue.py). The hashing thread does ~17 a second: 8 are
-    # what it can finish within the answer bound below; more would only wait and be told
-    # to come back all the same.
+    # Retry-After (server/hashing_queue.py). The hashing thread does ~17 a second, so 8
+    # are half a second of its work: those it has not finished within the answer bound
+    # below are told to come back too (a hash it started is kept for their return), and
+    # more would only wait to be told the same.
     registrations_hashing_at_once: int = 8
     # ... and how long after its arrival (its connection's accept) one of them is answered
     # the same way if its hash is not done by then (withdrawn if not started, else kept for
