@@ -9,7 +9,7 @@ from 48 server threads at once (README: Benchmarks, measurement 1).
 What a poll of a pending request needs (its id, password hash, digest, key
 fingerprint and pairing code) cannot change while it stays pending: it only
 ends, by a grant, a rejection or a deletion. Every such decision bumps a
-counter (``storage.registry_state.count_decision``), and everything remembered
+counter (``storage.registry_state.next_revision_of_a_decision``), and everything remembered
 is forgotten when it moves:
 
 - a decision committed by this process is seen at once, without a query;

@@ -16,7 +16,7 @@ from storage.database import db, json_array_length, write_transaction
 from storage.errors import PublicKeyTaken, UsernameTaken, translated
 from storage.models import Registration
 from storage.records import RegistrationRecord
-from storage.registry_state import count_decision, next_registration_id, next_revision
+from storage.registry_state import next_registration_id, next_revision, next_revision_of_a_decision
 
 
 def _summary_sql() -> str:
@@ -117,7 +117,8 @@ def record_failed_attempt(registration_id: int) -> None:
 
 @translated
 def decide(registration_id: int, while_status: str, **fields) -> bool:
-    """Update a registration in one statement, only while it still has ``while_status``.
+    """Update a registration in one statement, only while it still has ``while_status``; call
+    inside the write transaction.
 
     Returns False when it no longer has (someone else decided first, or it was
     deleted), so that two admins cannot both decide.
@@ -127,14 +128,13 @@ def decide(registration_id: int, while_status: str, **fields) -> bool:
 
 @translated
 def decide_each(decisions: Iterable[tuple[int, dict]], while_status: str) -> list[bool]:
-    """``decide`` for each (registration id, fields), in one transaction under one new revision
-    (a reader sees them all or none): whether each registration still had ``while_status``."""
-    with write_transaction():
-        revision = next_revision()
-        count_decision()
-        return [_decide(tuple(sorted(fields))).execute(id=registration_id, while_status=while_status,
-                                                       revision=revision, **fields).rowcount == 1
-                for registration_id, fields in decisions]
+    """``decide`` for each (registration id, fields) under one new revision (a reader sees them
+    all or none): whether each registration still had ``while_status``. Call inside the write
+    transaction: a savepoint of its own cost a grant a tenth of its time."""
+    revision = next_revision_of_a_decision()
+    return [_decide(tuple(sorted(fields))).execute(id=registration_id, while_status=while_status,
+                                                   revision=revision, **fields).rowcount == 1
+            for registration_id, fields in decisions]
 
 
 @compiled
@@ -166,8 +166,7 @@ def remove(registration_id: int, only_if_status: str | None = None) -> bool:
     if only_if_status is not None:
         condition &= Registration.status == only_if_status
     with write_transaction():
-        next_revision()
-        count_decision()
+        next_revision_of_a_decision()
         return Registration.delete().where(condition).execute() == 1
 
 

@@ -93,11 +93,13 @@ def ca_recorded() -> bool:
 
 
 @translated
-def count_decision() -> None:
-    """A pending request ended (granted, rejected) or a request was deleted: bump the
-    decisions counter, for every process; call inside the write transaction."""
-    _bump_decisions().execute()
+def next_revision_of_a_decision() -> int:
+    """``next_revision`` when a pending request ended (granted, rejected) or a request was
+    deleted: the decisions counter is bumped too, for every process, in the same statement.
+    Call inside the write transaction."""
+    revision = _bump_revision_and_decisions().execute().fetchall()[0][0]
     after_commit(_decided_in_this_process)
+    return revision
 
 
 def _decided_in_this_process() -> None:
@@ -117,8 +119,9 @@ def decisions() -> int:
 
 
 @compiled
-def _bump_decisions():
-    return RegistryState.update(decisions=RegistryState.decisions + 1).where(_THE_ROW)
+def _bump_revision_and_decisions():
+    return (RegistryState.update(revision=RegistryState.revision + 1, decisions=RegistryState.decisions + 1)
+            .where(_THE_ROW).returning(RegistryState.revision))
 
 
 @compiled

@@ -12,7 +12,7 @@ from server.pending_requests import PendingRequest, PendingRequests
 from server.statuses import GRANTED, PENDING, REJECTED
 from storage import DATABASE_FILE, db, registrations, write_transaction
 from tests.postgres import both_databases
-from tests.test_storage import pending
+from tests.test_storage import decided, pending
 
 NEVER = 10**9  # seconds: the stored counter is read once, when the memory is made
 
@@ -33,7 +33,7 @@ def test_a_pending_request_is_answered_from_memory_until_this_process_decides_it
     db.execute_sql("UPDATE registration SET pairing_code = 'CHAN-GED0'")
     assert memory.find("alice").pairing_code == row.pairing_code
 
-    assert registrations.decide(row.id, PENDING, status=GRANTED)
+    assert decided(row.id, status=GRANTED)
     found = memory.find("alice")  # at once: no look at the stored counter was needed
     assert (found.status, found.pairing_code) == (GRANTED, "CHAN-GED0")
     assert memory.find("alice").status == GRANTED  # a decided request is never remembered

@@ -20,6 +20,12 @@ def pending(username: str, key_fingerprint: str | None = None, at: float = 1.0):
     )
 
 
+def decided(registration_id: int, while_status: str = PENDING, **fields) -> bool:
+    """``registrations.decide`` in a write transaction of its own, as the core calls it in one."""
+    with write_transaction():
+        return registrations.decide(registration_id, while_status, **fields)
+
+
 @pytest.fixture
 def database(service):
     """The registry's database, opened by the service fixture in a temp folder."""
@@ -62,15 +68,15 @@ def test_a_last_poll_time_never_moves_backwards(database):
 @both_databases
 def test_only_one_decision_wins(database):
     row = pending("alice")
-    assert registrations.decide(row.id, PENDING, status=GRANTED, decided_at=2.0, decided_by="a")
-    assert not registrations.decide(row.id, PENDING, status="rejected", decided_at=3.0, decided_by="b")
+    assert decided(row.id, status=GRANTED, decided_at=2.0, decided_by="a")
+    assert not decided(row.id, status="rejected", decided_at=3.0, decided_by="b")
     assert registrations.find("alice").decided_by == "a"
 
 
 def test_a_state_change_and_its_audit_entry_commit_together_or_not_at_all(database):
     first = pending("alice")
     second = pending("bob")
-    registrations.decide(first.id, PENDING, status=GRANTED, decided_at=2.0, decided_by="a")
+    decided(first.id, status=GRANTED, decided_at=2.0, decided_by="a")
     certificates.add(registration_id=first.id, username="alice", serial="c0ffee", fingerprint="f" * 64,
                      pem="-", issued_at=2.0, not_after=9.0)
     entries_before = AuditEntry.select().count()
@@ -118,7 +124,7 @@ def test_a_deleted_row_never_hides_a_later_change(service):
 
 def test_summaries_count_permissions_and_decode_roles(service):
     row = pending("alice")
-    registrations.decide(row.id, PENDING, status=GRANTED, decided_at=2.0, decided_by="a")
+    decided(row.id, status=GRANTED, decided_at=2.0, decided_by="a")
     from storage.models import Registration
 
     Registration.update(roles=["a", "b"], permissions=[{"x": 1}, {"y": 2}, {"z": 3}]).execute()
