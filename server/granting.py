@@ -4,7 +4,8 @@ thousand (``admin grant --all-pending``, a multi-row selection), by one path.
 A grant is checked against the request that was reviewed and its certificate
 signed before the write lock is taken; then it is written, in one transaction
 with its certificate, audit entry and event, only while the request is still
-pending. A bulk grant writes a batch of grants per transaction: a request
+pending. A bulk grant writes a batch of grants per transaction, and so do grants
+asked for side by side by several threads (``server.combining``): a request
 decided or deleted meanwhile is refused alone, and its certificate, never
 stored nor sent, is dropped.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from server.ca import CertificateAuthority, IssuancePlan
+from server.combining import Combiner
 from server.csr import SubjectAltName, load_checked_csr
 from server.decisions import attempt, load_reviewed
 from server.lifecycle import CertificateLifecycle, SignedCertificate
@@ -35,11 +37,25 @@ GRANTS_PER_TRANSACTION = 100
 
 
 @dataclass(frozen=True)
+class _GrantAsked:
+    """One grant as it was asked for (``Granting.grant`` says what each part means)."""
+
+    username: str
+    actor: str
+    roles: Iterable[str] | None = None
+    permissions: Iterable[Permission] | None = None
+    sans: tuple[SubjectAltName, ...] = ()
+    expected_fingerprint: str | None = None
+    reviewed: ReviewedRequest | None = None
+
+
+@dataclass(frozen=True)
 class _CheckedGrant:
     """A grant that passed every check: its certificate is signed next, and all is stored
     if the request is still pending by then."""
 
     registration: RegistrationRecord
+    actor: str
     roles: tuple[str, ...]
     permissions: tuple[Permission, ...]
     sans: tuple[SubjectAltName, ...]
@@ -52,6 +68,7 @@ class Granting:
         self._ca = ca
         self._clock = clock
         self._lifecycle = lifecycle
+        self._side_by_side = Combiner(self._grant_each)
 
     def grant(
         self,
@@ -70,11 +87,16 @@ class Granting:
         only narrow it; ``sans`` must be among the CSR's and defaults to none.
         With ``reviewed``, only the request the administrator looked at is granted.
         """
-        checked = self._check(username, reviewed, roles, permissions, tuple(sans), expected_fingerprint)
-        [decision] = self._write([checked], [self._sign(checked)], actor)
+        decision = self._side_by_side.submit(
+            _GrantAsked(username, actor, roles, permissions, tuple(sans), expected_fingerprint, reviewed))
         if not decision.done:
             raise Refused(decision.refusal)
         return decision
+
+    def _grant_each(self, asked: list[_GrantAsked]) -> list[Decision]:
+        """The grants asked for side by side, checked and signed, then written in one transaction."""
+        return self._write_checked([attempt(grant.username, lambda grant=grant: self._check(grant))
+                                    for grant in asked])
 
     def grant_many(self, usernames: Iterable[str], actor: str,
                    reviewed: Mapping[str, ReviewedRequest] | None = None) -> list[Decision]:
@@ -84,30 +106,35 @@ class Granting:
         reviewed = reviewed or {}
         decisions = []
         for batch in _batches(usernames):
-            checked = [attempt(name, lambda: self._check(name, reviewed.get(name))) for name in batch]
-            grants = [item for item in checked if isinstance(item, _CheckedGrant)]
-            # The batch's checks, then its signatures: taken in turn, each evicts the other's
-            # code and data from the processor's caches, and a bulk grant takes a fifth longer.
-            written = iter(self._write(grants, [self._sign(grant) for grant in grants], actor))
-            decisions += [next(written) if isinstance(item, _CheckedGrant) else item for item in checked]
+            decisions += self._write_checked([
+                attempt(name, lambda: self._check(_GrantAsked(name, actor, reviewed=reviewed.get(name))))
+                for name in batch])
         return decisions
 
-    def _check(self, username: str, reviewed: ReviewedRequest | None, roles: Iterable[str] | None = None,
-               permissions: Iterable[Permission] | None = None, sans: tuple[SubjectAltName, ...] = (),
-               expected_fingerprint: str | None = None) -> _CheckedGrant:
+    def _write_checked(self, checked: list[_CheckedGrant | Decision]) -> list[Decision]:
+        """Sign and write the checked grants among ``checked``; one result for each, in order
+        (a refusal as it is)."""
+        grants = [item for item in checked if isinstance(item, _CheckedGrant)]
+        # All the checks, then all the signatures: taken in turn, each evicts the other's
+        # code and data from the processor's caches, and a bulk grant takes a fifth longer.
+        written = iter(self._write(grants, [self._sign(grant) for grant in grants]))
+        return [next(written) if isinstance(item, _CheckedGrant) else item for item in checked]
+
+    def _check(self, asked: _GrantAsked) -> _CheckedGrant:
         """A grant by every rule; Refused saying which rule it breaks."""
-        registration = load_reviewed(username, reviewed)
+        registration = load_reviewed(asked.username, asked.reviewed)
         if registration.status != PENDING:
             raise Refused(f"{registration.username} is {registration.status}, not pending")
         requested_permissions = [Permission.from_json(p) for p in registration.permissions]
-        granted_roles = _subset(roles, registration.roles, "role")
-        granted_permissions = _subset(permissions, requested_permissions, "permission")
+        granted_roles = _subset(asked.roles, registration.roles, "role")
+        granted_permissions = _subset(asked.permissions, requested_permissions, "permission")
+        sans, expected_fingerprint = asked.sans, asked.expected_fingerprint
         if registration.csr_pem is None:
             if expected_fingerprint is not None:
                 raise Refused(f"{registration.username} sent no CSR, so there is no key fingerprint to compare")
             if sans:
                 raise Refused(f"{registration.username} sent no CSR, so no SANs can be issued")
-            return _CheckedGrant(registration, granted_roles, granted_permissions, sans, None, None)
+            return _CheckedGrant(registration, asked.actor, granted_roles, granted_permissions, sans, None, None)
         checked = load_checked_csr(registration.csr_pem)
         if expected_fingerprint is not None:
             expected = fingerprint_argument(expected_fingerprint)
@@ -119,15 +146,14 @@ class Granting:
             raise Refused(f"the CSR does not ask for {', '.join(unknown)}")
         plan = self._ca.plan_client_certificate(registration.username, checked.key_algorithm, sans,
                                                 self._clock())
-        return _CheckedGrant(registration, granted_roles, granted_permissions, sans, checked.public_key, plan)
+        return _CheckedGrant(registration, asked.actor, granted_roles, granted_permissions, sans, checked.public_key, plan)
 
     def _sign(self, grant: _CheckedGrant) -> SignedCertificate | None:
         """The grant's certificate, signed before the write lock is taken so that the lock
         is held only to write."""
         return None if grant.public_key is None else self._lifecycle.sign(grant.public_key, grant.plan)
 
-    def _write(self, grants: list[_CheckedGrant], certificates: list[SignedCertificate | None],
-               actor: str) -> list[Decision]:
+    def _write(self, grants: list[_CheckedGrant], certificates: list[SignedCertificate | None]) -> list[Decision]:
         """Write checked grants and their certificates in one transaction, each only while its
         request is still pending, with its audit entry and event; one result per grant, in order."""
         if not grants:
@@ -135,7 +161,7 @@ class Granting:
         now = self._clock()
         with write_transaction():
             still_pending = registrations.decide_each(
-                [(grant.registration.id, {"status": GRANTED, "decided_at": now, "decided_by": actor,
+                [(grant.registration.id, {"status": GRANTED, "decided_at": now, "decided_by": grant.actor,
                                           "granted_roles": list(grant.roles),
                                           "granted_permissions": [p.to_json() for p in grant.permissions]})
                  for grant in grants], PENDING)
@@ -144,7 +170,7 @@ class Granting:
             # Each kind of row, for all the grants at once: one call to the database for each.
             self._lifecycle.keep_each((grant.registration.id, grant.registration.username, certificate)
                                       for grant, certificate in granted if certificate is not None)
-            audit.record_each((now, actor, "grant", grant.registration.username,
+            audit.record_each((now, grant.actor, "grant", grant.registration.username,
                                grant_detail(grant.roles, grant.permissions, _serial(certificate), grant.sans))
                               for grant, certificate in granted)
             queue_each((now, GRANTED_EVENT, grant.registration.username,
