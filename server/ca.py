@@ -231,7 +231,8 @@ def _builder(subject, public_key, issuer, authority_key_identifier, not_before,
 
 
 @functools.lru_cache(maxsize=16)
-def _client_extensions(key_encipherment: bool, crl_url: str | None) -> tuple[tuple[x509.ExtensionType, bool], ...]:
+def _client_extensions(key_encipherment: bool,
+                       crl_url: str | None) -> tuple[tuple[x509.UnrecognizedExtension, bool], ...]:
     """The extensions of a client certificate that do not depend on its holder, and whether
     each is critical, encoded once: cryptography reads every attribute of a typed extension
     again at each signature, a fifth of what signing a client certificate costs."""

@@ -3,11 +3,12 @@
 A grant is Python under the GIL, then a write under SQLite's one write lock. Threads that
 grant side by side, each on its own, fight over both: the GIL changes hands at every
 statement, a thread that finds the database locked sleeps in SQLite's busy handler, and
-each grant pays a commit of its own. Measured at four threads, that cost a fifth more per
-grant than granting one after another. Handed to a Combiner, the first thread to arrive
-does the work of every thread waiting at that moment in one go (for grants: one
-transaction), while the others sleep until their result is ready; the next one waiting
-then takes whatever arrived meanwhile. A thread alone does its own work at once.
+each grant pays a commit of its own. At four threads that came to 0.75 ms a grant
+(bench 11), where one thread granting three at a time takes 0.38 ms. Handed to a
+Combiner, the first thread to arrive does the work of every thread waiting at that
+moment in one go (for grants: one transaction), while the others sleep until their
+result is ready; the next one waiting then takes whatever arrived meanwhile. A thread
+alone does its own work at once.
 """
 
 from __future__ import annotations

@@ -146,7 +146,8 @@ class Granting:
             raise Refused(f"the CSR does not ask for {', '.join(unknown)}")
         plan = self._ca.plan_client_certificate(registration.username, checked.key_algorithm, sans,
                                                 self._clock())
-        return _CheckedGrant(registration, asked.actor, granted_roles, granted_permissions, sans, checked.public_key, plan)
+        return _CheckedGrant(registration, asked.actor, granted_roles, granted_permissions, sans, checked.public_key,
+                             plan)
 
     def _sign(self, grant: _CheckedGrant) -> SignedCertificate | None:
         """The grant's certificate, signed before the write lock is taken so that the lock
