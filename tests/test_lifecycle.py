@@ -122,6 +122,23 @@ def test_the_crl_is_a_signed_v2_crl_whose_number_grows_with_each_revocation(devi
                        listed["bob"].serial: x509.ReasonFlags.cessation_of_operation}
 
 
+def test_a_revoked_certificate_leaves_the_crl_once_it_has_expired(device, service, clock):
+    def listed_on_the_crl() -> set[str]:
+        return {format(entry.serial_number, "x") for entry in x509.load_der_x509_crl(service.crl().der)}
+
+    device("alice")
+    clock.advance(200 * 86400)
+    service.open("tester")
+    device("bob")
+    service.revoke("alice", "tester", "keyCompromise")
+    service.revoke("bob", "tester", "superseded")
+    serials = {view.username: view.serial for view in service.certificates()}
+    assert listed_on_the_crl() == {serials["alice"], serials["bob"]}
+    clock.advance(200 * 86400)  # alice's certificate (365 days) has expired; bob's has not
+    assert service.reissue_crl_if_due() is not None
+    assert listed_on_the_crl() == {serials["bob"]}
+
+
 def test_the_crl_is_reissued_before_its_next_update_passes(service, clock):
     first = service.crl()
     assert service.reissue_crl_if_due() is None  # fresh: nothing to do
