@@ -199,7 +199,8 @@ class AgentProtocol:
             return Refused(TOO_MANY_NEW_REQUESTS, RefusalKind.TOO_MANY_NEW_REQUESTS, retry_after=wait)
         # One the hashing queue would turn away is turned away now, before its CSR's signature
         # is checked and its key looked up: most of a burst is answered sooner.
-        hashing_key = f"{request.username.lower()}\0{request.digest()}"
+        digest = request.digest()
+        hashing_key = f"{request.username.lower()}\0{digest}"
         busy = self._hashing.turned_away(request.password, hashing_key, arrived)
         if busy is not None:
             return self._turned_away(source, busy)
@@ -230,7 +231,7 @@ class AgentProtocol:
                     username=request.username,
                     status=PENDING,
                     password_hash=password_hash,
-                    request_digest=request.digest(),
+                    request_digest=digest,
                     source_address=source,
                     context=request.context,
                     roles=list(request.roles),

@@ -26,14 +26,14 @@ then, while a flood of polls had both, took more than a second.
 
 from __future__ import annotations
 
-import hmac
 import math
-import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
+
+from server.passwords import PasswordTags
 
 # A hash finished for an agent told to come back waits this long for it, at most, and
 # at most this many such hashes are kept.
@@ -131,12 +131,9 @@ class KeptHashes:
 
     def __init__(self, clock: Callable[[], float]):
         self._clock = clock
-        self._key = secrets.token_bytes(32)
+        self._tag = PasswordTags().of
         self._kept: OrderedDict[bytes, tuple[float, Future[str]]] = OrderedDict()  # oldest first
         self._lock = threading.Lock()
-
-    def _tag(self, request: str, password: str) -> bytes:
-        return hmac.digest(self._key, request.encode("utf-8") + b"\0" + password.encode("utf-8"), "sha256")
 
     def keep(self, request: str, password: str, hashing: Future[str]) -> None:
         now = self._clock()

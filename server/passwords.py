@@ -129,6 +129,17 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
+class PasswordTags:
+    """What is remembered of a password, never the password: an HMAC of it, bound to a
+    string (a stored hash, a request), under a key of this process alone."""
+
+    def __init__(self):
+        self._key = secrets.token_bytes(32)
+
+    def of(self, bound_to: str, password: str) -> bytes:
+        return hmac.digest(self._key, bound_to.encode("utf-8") + b"\0" + password.encode("utf-8"), "sha256")
+
+
 class VerifiedPasswords:
     """Bounded, thread-safe memory of passwords scrypt has already accepted.
 
@@ -140,17 +151,13 @@ class VerifiedPasswords:
     """
 
     def __init__(self, min_entries: int = 20_000, capacity: Callable[[], int] = lambda: 0):
-        self._key = secrets.token_bytes(32)
+        # Bound to the stored hash: a re-registered username (new salt) never matches what
+        # was remembered for the old one.
+        self._tag = PasswordTags().of
         self._tags: OrderedDict[str, bytes] = OrderedDict()
         self._max_entries = min_entries
         self._capacity = capacity
         self._lock = threading.Lock()
-
-    def _tag(self, encoded_hash: str, password: str) -> bytes:
-        # Bound to the stored hash: a re-registered username (new salt) never
-        # matches what was remembered for the old one.
-        message = encoded_hash.encode("ascii") + b"\0" + password.encode("utf-8")
-        return hmac.digest(self._key, message, "sha256")
 
     def is_known(self, who: str, encoded_hash: str, password: str) -> bool:
         tag = self._tag(encoded_hash, password)
