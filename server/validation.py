@@ -23,6 +23,8 @@ MAX_PERMISSIONS = 64
 MAX_RESOURCE_CHARS = 256
 
 USERNAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.]*", re.ASCII)
+# Valid UTF-8 cannot hold a lone surrogate: in JSON text one can only be spelled as an escape.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 OPERATIONS = ("read", "write", "readWrite")
 PERMISSION_CONTEXTS = ("mqtt", "http")
 FIELDS = ("username", "password", "context", "roles", "permissions", "csr")
@@ -184,7 +186,11 @@ def parse_json_object(body: bytes) -> dict:
         raise _body_error(f"is not valid JSON ({error})") from None
     if not isinstance(document, dict):
         raise _body_error("must be a JSON object")
-    _check_depth_and_text(document)
+    # A document nests no deeper than it has brackets, and its strings are valid Unicode when
+    # no escape spells a surrogate: a body with neither (every poll the enrolment tool sends)
+    # needs no walk, which would be a third of parsing it.
+    if _SURROGATE_ESCAPE.search(text) or text.count("{") + text.count("[") > MAX_JSON_DEPTH:
+        _check_depth_and_text(document)
     return document
 
 

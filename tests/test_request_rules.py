@@ -114,6 +114,8 @@ BODY_RULES = [
     (b"[" * 30_000 + b"]" * 30_000, "is nested more than 6 levels deep"),
     (b'{"username": "alice", "password": "s3cret\\ud800pw"}',
      "holds a string with a lone surrogate, which is not valid Unicode"),
+    (b'{"username": "alice", "password": "s3cret-pw", "context": {"\\uDC01": 1}}',
+     "holds a string with a lone surrogate, which is not valid Unicode"),
     (b'{"username": "alice", "password": "s3cret-pw", "context": {"t": NaN}}', "holds NaN, which is not valid JSON"),
     (b'{"username": "alice", "password": "s3cret-pw", "context": {"t": 1e999}}',
      "holds the number 1e999, which is out of range"),
