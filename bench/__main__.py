@@ -84,16 +84,15 @@ def run(arguments: argparse.Namespace, workdir: Path) -> list[Figure]:
     if only & {1, 2, 4, 10}:
         step(f"registering {arguments.agents:,} agents through the API (one scrypt hash each)")
         with running_fleet(workdir, arguments.agents) as fleet:
-            if only & {1, 2}:  # 2 stands beside 1's polling alone
+            if 1 in only:
                 step(f"1 polling: {polling.CONNECTIONS} connections, load generator: {generator_name()}")
-                polling_figures, polling_alone = polling.measure(fleet, arguments.seconds)
-                figures += polling_figures if 1 in only else []
+                figures += polling.measure(fleet, arguments.seconds)
             if 4 in only:
                 step(f"4 storage scale: polling lightly with {arguments.agents:,} stored")
                 small = storage_scale.light_polling(fleet, arguments.seconds)
             if 2 in only:
                 step(f"2 polling under {arrivals.RATE_PER_SECOND} arrivals/s")
-                figures += arrivals.measure(fleet, arguments.seconds, polling_alone)
+                figures += arrivals.measure(fleet, arguments.seconds)
             if 10 in only:
                 step(f"10 a burst of {burst.BURST} registrations at once while polling")
                 figures += burst.measure(fleet)

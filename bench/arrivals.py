@@ -3,13 +3,16 @@
 Arrivals are open-loop (bench.open_loop), each on a fresh TLS connection as a
 new device would. Each needs a CSR check and a password hash on the server,
 or is answered 503 with Retry-After when the hashing queue is full or its hash
-is not done in time. Two rounds, each with its own newcomers; as in 1, the
-polls report the better round (background load only ever slows one down),
-while the arrivals report the slowest answer of both.
+is not done in time. Polling under arrivals and polling alone are measured in
+pairs, back to back (bench.pairs), each arrival round with its own newcomers:
+the polls report the pair with the median ratio of polls/s, the p99 target the
+worst p99 of every round under arrivals, and the arrivals the slowest answer
+of all rounds.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 
@@ -17,38 +20,41 @@ from bench.agents import registration_body
 from bench.fleet import Fleet
 from bench.load import LoadResult, percentile
 from bench.open_loop import OpenLoop
-from bench.polling import best, poll
+from bench.pairs import measure_pairs, median_pair
+from bench.polling import poll
 from bench.report import Figure
 
 RATE_PER_SECOND = 20
-ROUNDS = 2
 MEASUREMENT = "2 polling under arrivals"
 
 
-def measure(fleet: Fleet, seconds: float, polling_alone: LoadResult) -> list[Figure]:
-    rounds = [_round(fleet, seconds, f"arrival{number}_") for number in range(ROUNDS)]
-    polls = best([polls for polls, _ in rounds])
-    statuses = sum((arrivals.statuses for _, arrivals in rounds), Counter())
-    latencies = sorted(latency for _, arrivals in rounds for latency in arrivals.latencies)
-    rate = sum(statuses.values()) / sum(arrivals.seconds for _, arrivals in rounds)
+def measure(fleet: Fleet, seconds: float) -> list[Figure]:
+    rounds = itertools.count()
+    pairs = measure_pairs(lambda: _round(fleet, seconds, f"arrival{next(rounds)}_"), lambda: poll(fleet, seconds))
+    (polls, _), alone = median_pair(pairs, lambda under, alone: under[0].requests_per_second
+                                    / alone.requests_per_second)
+    worst_p99, alone_then = max(((under.p99_ms, alone.p99_ms) for (under, _), alone in pairs))
+    every_arrival = [arrivals for (_, arrivals), _ in pairs]
+    statuses = sum((arrivals.statuses for arrivals in every_arrival), Counter())
+    latencies = sorted(latency for arrivals in every_arrival for latency in arrivals.latencies)
+    rate = sum(statuses.values()) / sum(arrivals.seconds for arrivals in every_arrival)
     details = {
         "rate_wanted": RATE_PER_SECOND, "rate_sent": round(rate, 1),
         "arrival_statuses": dict(statuses),
         **{f"arrival_{name}_ms": round(percentile(latencies, percent) * 1000, 1)
            for name, percent in (("p50", 50), ("p99", 99), ("max", 100))},
-        "polls": polls.to_json(),
-        "poll_rounds": [polls.to_json() for polls, _ in rounds],
+        "pairs": [{"polls_under_arrivals": under.to_json(), "polls_alone": alone.to_json()}
+                  for (under, _), alone in pairs],
     }
-    notes = [f"{sum(statuses.values())} arrivals in {ROUNDS} rounds at {rate:.1f}/s, answered "
+    notes = [f"{sum(statuses.values())} arrivals in {len(pairs)} rounds at {rate:.1f}/s, answered "
              f"{dict(statuses)}, p50 {details['arrival_p50_ms']} ms, p99 {details['arrival_p99_ms']} ms"]
-    if polls.unexpected(202):
-        notes.append(f"polls: {polls.unexpected(202)}")
+    notes += [f"polls: {under.unexpected(202)}" for (under, _), _ in pairs if under.unexpected(202)]
     return [
-        Figure(MEASUREMENT, f"poll p99, {RATE_PER_SECOND} new registrations/s", polls.p99_ms, "ms",
-               polling_alone.p99_ms, "polling alone", "≤ 200 ms", polls.p99_ms <= 200, "; ".join(notes), details),
+        Figure(MEASUREMENT, f"poll p99, {RATE_PER_SECOND} new registrations/s (worst round)", worst_p99, "ms",
+               alone_then, "polling alone", "≤ 200 ms", worst_p99 <= 200, "; ".join(notes), details),
         Figure(MEASUREMENT, "polls/s under arrivals", polls.requests_per_second, "req/s",
-               polling_alone.requests_per_second, "polling alone", "≥ 0.7 × polling alone",
-               polls.requests_per_second >= 0.7 * polling_alone.requests_per_second),
+               alone.requests_per_second, "polling alone", "≥ 0.7 × polling alone",
+               polls.requests_per_second >= 0.7 * alone.requests_per_second),
         Figure(MEASUREMENT, "slowest arrival's answer (202, or 503 + Retry-After)", details["arrival_max_ms"], "ms",
                target="≤ 1,000 ms", met=details["arrival_max_ms"] <= 1000),
     ]

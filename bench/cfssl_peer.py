@@ -17,10 +17,12 @@ files), four at a time:
   by that thread too, in the next transaction, for all of them
   (``server.combining``).
 
-The figure is wall time per certificate (the run's time over the certificates
-it issued), beside cfssl's. cfssl's side includes HTTP and JSON, and its
-client (this process) shares the machine's cores with it; ours includes
-SQLite's durable commit. Where cfssl is missing, the figure says so and why.
+The figure is wall time per certificate (a run's time over the certificates
+it issued), beside cfssl's. The two sides run in pairs, back to back, each run
+over CSRs of its own (bench.pairs), and the pair with the median ratio is
+reported. cfssl's side includes HTTP and JSON, and its client (this process)
+shares the machine's cores with it; ours includes SQLite's durable commit.
+Where cfssl is missing, the figure says so and why.
 """
 
 from __future__ import annotations
@@ -35,13 +37,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
 from bench.agents import csr_pem, make_key
 from bench.bulk_grant import store_pending
+from bench.pairs import PAIRS, measure_pairs, median_pair
 from bench.registry_server import BENCH_LIMITS
 from bench.report import Figure, not_measured
 from server.ca import CA_CERT_FILE, CA_KEY_FILE
@@ -50,8 +55,8 @@ from wiring import open_registry
 
 MEASUREMENT = "11 cfssl peer"
 CONCURRENCY = 4
-CERTIFICATES = 2000  # a run of a second or so: 400 left the figure to a scheduler's hiccup
-WARM_UP = 2 * CONCURRENCY  # per side, untimed: connections, caches, the first transaction
+CERTIFICATES = 1000  # per run, a half second or so: 400 left the figure to a scheduler's hiccup
+WARM_UP = 2 * CONCURRENCY  # per run, untimed: connections, caches, the first transaction
 TARGET = "≤ 1.5 × cfssl"
 TARGET_RATIO = 1.5
 SIGN_PATH = "/api/v1/cfssl/sign"
@@ -70,27 +75,42 @@ def measure(workdir: Path) -> list[Figure]:
     service = open_registry(data_dir, limits=BENCH_LIMITS)
     try:
         pems = {f"peer_{number:04d}": csr_pem(f"peer_{number:04d}", make_key())
-                for number in range(WARM_UP + CERTIFICATES)}
+                for number in range(PAIRS * (WARM_UP + CERTIFICATES))}
         store_pending(pems)
         close_db()
-        names = list(pems)
+        names, run_length = list(pems), WARM_UP + CERTIFICATES
+        runs = [names[first:first + run_length] for first in range(0, len(names), run_length)]
+        our_runs, their_runs = iter(runs), iter(runs)
+
+        def ours() -> Run:
+            run = next(our_runs)
+            return _timed_at_concurrency(lambda name: _grant(service, name), run[:WARM_UP], run[WARM_UP:],
+                                         service.release_connection)
+
         try:
-            theirs = _cfssl_side(cfssl, data_dir, list(pems.values()))
-        except (OSError, ValueError, RuntimeError, http.client.HTTPException, subprocess.SubprocessError) as error:
-            return [not_measured(MEASUREMENT, NAME, "ms", TARGET, f"cfssl serve failed: {error}")]
-        ours = _timed_at_concurrency(lambda name: _grant(service, name), names[:WARM_UP], names[WARM_UP:],
-                                     service.release_connection)
+            with _cfssl_serving(cfssl, data_dir) as theirs:
+                pairs = measure_pairs(ours, lambda: theirs([pems[name] for name in next(their_runs)]))
+        except _CfsslFailed as failed:
+            return [not_measured(MEASUREMENT, NAME, "ms", TARGET, f"cfssl serve failed: {failed}")]
     finally:
         close_db()
-    ours_ms, theirs_ms = ours.per_certificate_ms, theirs.per_certificate_ms
+    ours_run, their_run = median_pair(pairs, lambda ours, theirs: ours.per_certificate_ms
+                                      / theirs.per_certificate_ms)
+    ours_ms, theirs_ms = ours_run.per_certificate_ms, their_run.per_certificate_ms
     ratio = ours_ms / theirs_ms
-    details = {"concurrency": CONCURRENCY, "certificates": CERTIFICATES, "ours": ours.to_json(),
-               "cfssl": theirs.to_json()}
-    note = (f"{ours.per_second:,.0f} vs cfssl's {theirs.per_second:,.0f} certificates/s; CPU per certificate: "
-            f"ours {ours.cpu_ms_per_certificate:.2f} ms, cfssl {theirs.server_cpu_ms_per_certificate:.2f} ms "
-            f"(+ {theirs.cpu_ms_per_certificate:.2f} ms in its Python client)")
+    details = {"concurrency": CONCURRENCY, "certificates_per_run": CERTIFICATES,
+               "pairs": [{"ours": ours.to_json(), "cfssl": theirs.to_json()} for ours, theirs in pairs]}
+    note = (f"{ours_run.per_second:,.0f} vs cfssl's {their_run.per_second:,.0f} certificates/s; "
+            f"CPU per certificate: ours {ours_run.cpu_ms_per_certificate:.2f} ms, "
+            f"cfssl {their_run.server_cpu_ms_per_certificate:.2f} ms "
+            f"(+ {their_run.cpu_ms_per_certificate:.2f} ms in its Python client); ratios of the {PAIRS} pairs: "
+            + ", ".join(f"{ours.per_certificate_ms / theirs.per_certificate_ms:.2f}" for ours, theirs in pairs))
     return [Figure(MEASUREMENT, NAME, ours_ms, "ms", theirs_ms, "cfssl serve", TARGET, ratio <= TARGET_RATIO,
                    note, details)]
+
+
+class _CfsslFailed(Exception):
+    """cfssl did not start, or did not sign what it was given."""
 
 
 class Run:
@@ -162,7 +182,10 @@ def _timed_at_concurrency(issue, warm_up: list, timed: list, after_each_thread=l
     return Run(seconds, len(timed), _cpu_seconds() - cpu, _process_cpu_seconds(server_pid) - server_cpu)
 
 
-def _cfssl_side(cfssl: str, data_dir: Path, pems: list[str]) -> Run:
+@contextmanager
+def _cfssl_serving(cfssl: str, data_dir: Path) -> Iterator[Callable[[list[str]], Run]]:
+    """``cfssl serve`` with the registry's CA, running: a function that times it signing
+    the CSRs it is given (the first WARM_UP untimed) at CONCURRENCY."""
     folder = data_dir / "cfssl"
     folder.mkdir(mode=0o700)
     ca_key = serialization.load_pem_private_key((data_dir / CA_KEY_FILE).read_bytes(), password=None)
@@ -173,13 +196,18 @@ def _cfssl_side(cfssl: str, data_dir: Path, pems: list[str]) -> Run:
                                               serialization.NoEncryption()))
     shutil.copyfile(data_dir / CA_CERT_FILE, folder / "ca.pem")
     port = _free_port()
-    with open(folder / "serve.log", "wb") as log:
-        process = subprocess.Popen([cfssl, "serve", "-address", "127.0.0.1", "-port", str(port),
-                                    "-ca", str(folder / "ca.pem"), "-ca-key", str(key_file)],
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
-        _wait_until_listening(port, process)
-        bodies = [json.dumps({"certificate_request": pem}).encode("ascii") for pem in pems]
+        with open(folder / "serve.log", "wb") as log:
+            process = subprocess.Popen([cfssl, "serve", "-address", "127.0.0.1", "-port", str(port),
+                                        "-ca", str(folder / "ca.pem"), "-ca-key", str(key_file)],
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise _CfsslFailed(error) from error
+    try:
+        try:
+            _wait_until_listening(port, process)
+        except (OSError, RuntimeError) as error:
+            raise _CfsslFailed(error) from error
         local = threading.local()
 
         def sign(body: bytes) -> None:
@@ -195,8 +223,16 @@ def _cfssl_side(cfssl: str, data_dir: Path, pems: list[str]) -> Run:
             connection = getattr(local, "connection", None)
             if connection is not None:
                 connection.close()
+                del local.connection
 
-        return _timed_at_concurrency(sign, bodies[:WARM_UP], bodies[WARM_UP:], close, process.pid)
+        def signing(pems: list[str]) -> Run:
+            bodies = [json.dumps({"certificate_request": pem}).encode("ascii") for pem in pems]
+            try:
+                return _timed_at_concurrency(sign, bodies[:WARM_UP], bodies[WARM_UP:], close, process.pid)
+            except (OSError, ValueError, RuntimeError, http.client.HTTPException) as error:
+                raise _CfsslFailed(error) from error
+
+        yield signing
     finally:
         process.terminate()
         try:
