@@ -145,7 +145,7 @@ def run_window(args: argparse.Namespace) -> int:
     from server.ca import CaError
     from server.instance_lock import AlreadyRunning, claim
     from server.service import RegistryUnavailable
-    from wiring import open_registry, start_server
+    from wiring import freeze_start_up_objects, open_registry, start_server
 
     app = start_application()
     if app is None:
@@ -168,6 +168,7 @@ def run_window(args: argparse.Namespace) -> int:
         if lock is not None:
             lock.release()
         return cannot_start(str(error))
+    freeze_start_up_objects()
     try:
         return show_window(app, service, server.agent_urls if server else [])
     finally:
@@ -183,7 +184,7 @@ def run_headless(args: argparse.Namespace) -> int:
     from server.ca import CaError
     from server.instance_lock import AlreadyRunning, claim
     from server.service import RegistryUnavailable
-    from wiring import open_registry, start_server
+    from wiring import freeze_start_up_objects, open_registry, start_server
 
     # Before the server starts: a signal may come the moment "listening on" is logged,
     # while the chores are still starting, and must stop the server, not interrupt its start.
@@ -200,6 +201,7 @@ def run_headless(args: argparse.Namespace) -> int:
     except (OSError, CaError, RegistryUnavailable, AlreadyRunning) as error:
         logging.getLogger("main").error("cannot start: %s", error)
         return 1
+    freeze_start_up_objects()
     stop.wait()
     server.stop()
     lock.release()

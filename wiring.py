@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 import sys
@@ -55,6 +56,16 @@ def default_database_url() -> str | None:
     """``$CLIENT_REGISTRY_DATABASE`` (better than the command line for a URL with a
     password, which other local users can read in the process list), else None: SQLite."""
     return os.environ.get(DATABASE_VARIABLE) or None
+
+
+def freeze_start_up_objects() -> None:
+    """Take what start-up made (modules, the app, the CA, the caches as loaded) out of the
+    cyclic garbage collector's way, once a process serves. Nearly all of it lives as long
+    as the process, yet every full collection walked it again while every thread waited:
+    ~50 ms, every few seconds under load, and the tail of each agent's latency (bench 1:
+    6–11 ms after this). Objects freed by their reference count are freed as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def wait_for_registry(data_dir: Path, seconds: float) -> bool:

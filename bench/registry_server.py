@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bottle import Bottle, HTTPResponse, request
 
-from wiring import RunningRegistry, open_registry, start_server
+from wiring import RunningRegistry, freeze_start_up_objects, open_registry, start_server
 from server.limits import Limits
 from server.service import MAX_OPEN_SECONDS
 
@@ -66,6 +66,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--trust-proxy", action="append", default=[], metavar="ADDRESS")
     arguments = parser.parse_args(argv)
     server = serve(arguments.data_dir, arguments.database, tuple(arguments.trust_proxy))
+    freeze_start_up_objects()  # as main.py does
     print(server.url, flush=True)
     sys.stdin.read()  # until the parent closes our standard input
     server.stop()

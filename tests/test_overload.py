@@ -10,6 +10,7 @@ that tried to hash would then hang, and is seen not to.
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 import threading
@@ -28,7 +29,7 @@ from server.validation import parse_registration
 from storage import close_db
 from tests.helpers import Client
 from tests.processes import wait_until
-from wiring import open_registry, start_server
+from wiring import freeze_start_up_objects, open_registry, start_server
 
 SMALL_QUEUE = 2
 SHORT_WAIT_SECONDS = 0.2
@@ -251,3 +252,17 @@ def test_retry_after_for_pending_polls_grows_with_the_pending_count_and_shrinks_
         assert poll("agent0") == 6  # three pending
     finally:
         close_db()
+
+
+def test_what_start_up_made_is_left_out_of_full_collections():
+    """Once a process serves, what it made to start (modules, the app, the CA, caches) is out
+    of the cyclic collector's way: every full collection walked it again while every thread
+    waited, ~50 ms every few seconds under load (wiring.freeze_start_up_objects)."""
+    made_at_start_up = [{"row": number} for number in range(10_000)]
+    try:
+        freeze_start_up_objects()
+        assert gc.get_freeze_count() >= len(made_at_start_up)
+        walked = {id(tracked) for generation in range(3) for tracked in gc.get_objects(generation)}
+        assert not any(id(row) in walked for row in made_at_start_up)
+    finally:
+        gc.unfreeze()
