@@ -62,8 +62,8 @@ def freeze_start_up_objects() -> None:
     """Take what start-up made (modules, the app, the CA, the caches as loaded) out of the
     cyclic garbage collector's way, once a process serves. Nearly all of it lives as long
     as the process, yet every full collection walked it again while every thread waited:
-    ~50 ms, every few seconds under load, and the tail of each agent's latency (bench 1:
-    6–11 ms after this). Objects freed by their reference count are freed as before."""
+    ~50 ms about every ten seconds under load, in the tail of every agent's latency (6–11 ms
+    after this, in the bench's server). Objects freed by their reference count are freed as before."""
     gc.collect()
     gc.freeze()
 

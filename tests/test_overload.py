@@ -257,7 +257,7 @@ def test_retry_after_for_pending_polls_grows_with_the_pending_count_and_shrinks_
 def test_what_start_up_made_is_left_out_of_full_collections():
     """Once a process serves, what it made to start (modules, the app, the CA, caches) is out
     of the cyclic collector's way: every full collection walked it again while every thread
-    waited, ~50 ms every few seconds under load (wiring.freeze_start_up_objects)."""
+    waited, ~50 ms about every ten seconds under load (wiring.freeze_start_up_objects)."""
     made_at_start_up = [{"row": number} for number in range(10_000)]
     try:
         freeze_start_up_objects()
