@@ -40,7 +40,7 @@ def next_revision() -> int:
 
 @compiled
 def _bump_revision():
-    """Every change to a registration runs this: compiled once."""
+    """Every change to a registration runs this (a decision, ``_bump_revision_and_decisions``): compiled once."""
     return RegistryState.update(revision=RegistryState.revision + 1).where(_THE_ROW).returning(RegistryState.revision)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,17 +13,10 @@ from cryptography import x509
 from server.combining import Combiner
 from server.service import Refused
 from storage import DATABASE_FILE, registry_state
+from tests.processes import wait_until
 from tests.test_certificates import enrol, issued
 
 WAIT_SECONDS = 10
-
-
-def wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {WAIT_SECONDS} s for {what}")
-        time.sleep(0.005)
 
 
 class HeldFirstCall:
