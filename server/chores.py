@@ -1,8 +1,9 @@
 """The running registry's background chores, each a supervised worker of its own.
 
 A chore is a function run every so often: writing the batched poll times,
-expiring stale pending requests, reissuing the CRL before it goes stale,
-sending the outbox's notifications and pruning old records. Each runs in its own
+copying SQLite's write-ahead log into the database file, expiring stale pending
+requests, reissuing the CRL before it goes stale, sending the outbox's
+notifications and pruning old records. Each runs in its own
 thread so that a slow one never delays another, survives any exception (logged
 once per streak of failures, then retried on its next round), and is stopped by
 the wiring only after the HTTP server has drained, so that a chore marked
@@ -27,11 +28,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from server.notifications import NOTIFY_SECONDS, Notifier
-from storage import StorageError, chore_leases
+from storage import StorageError, checkpoint_write_ahead_log, chore_leases, is_shared
 
 log = logging.getLogger(__name__)
 
 POLL_FLUSH_SECONDS = 1
+# Often enough that a checkpoint copies about a second of writes, and writers leave it to
+# this chore (storage.database.WRITER_CHECKPOINT_PAGES); with nothing written, it costs nothing.
+CHECKPOINT_SECONDS = 1
 EXPIRY_SECONDS = 60
 CRL_CHECK_SECONDS = 60
 # A lease outlasts a few rounds, so that a holder that is merely slow keeps its chore.
@@ -66,6 +70,8 @@ def registry_chores(service, *, poll_flush_interval: float = POLL_FLUSH_SECONDS,
         Chore("crl", crl_interval, service.reissue_crl_if_due, once=True),
         Chore("prune", expiry_interval, service.prune_records, once=True),
     ]
+    if not is_shared():  # each instance its own SQLite file; PostgreSQL checkpoints by itself
+        chores.append(Chore("checkpoint", CHECKPOINT_SECONDS, checkpoint_write_ahead_log))
     if notify_url is not None:
         chores.append(Chore("notify", notify_interval, Notifier(notify_url, service.clock).deliver_due, once=True))
     return chores

@@ -29,10 +29,18 @@ from storage.errors import StorageError, translate
 # synchronous=NORMAL is safe in WAL mode: a killed process loses nothing that
 # was committed, and a power loss can lose only the last commits, never
 # consistency. https://www.sqlite.org/pragma.html#pragma_synchronous
+# Copying the write-ahead log back into the database file (a checkpoint, with its two
+# fsyncs) is left to a chore of its own (checkpoint_write_ahead_log): done by whichever
+# commit crosses SQLite's 1,000 pages, it stalled that writer, and a grant paid a
+# tenth of its time for it. Writers still checkpoint at this many pages (40 MB),
+# should the chore fall behind or not run (the admin command line).
+# https://www.sqlite.org/wal.html#automatic_checkpoint
+WRITER_CHECKPOINT_PAGES = 10_000
 PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
+    "wal_autocheckpoint": WRITER_CHECKPOINT_PAGES,
 }
 BUSY_TIMEOUT_SECONDS = 15
 # Per instance (two of them and a few windows fit in PostgreSQL's default max_connections
@@ -181,6 +189,18 @@ def read_snapshot():
             yield
     except DatabaseError as error:
         raise translate(error) from error
+
+
+def checkpoint_write_ahead_log() -> None:
+    """Copy what SQLite's write-ahead log holds into the database file, as far as readers
+    allow, without waiting for anyone: a PASSIVE checkpoint runs beside writers and
+    readers, and mostly outside Python's lock, on another core than the requests'.
+    PostgreSQL checkpoints by itself. https://www.sqlite.org/pragma.html#pragma_wal_checkpoint"""
+    if not is_shared():
+        try:
+            db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except DatabaseError as error:
+            raise translate(error) from error
 
 
 def create_collations() -> None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import sqlite3
 import threading
 
 from server.ca import CA_CERT_FILE
-from server.chores import Chore, ChoreRunner
+from server.chores import Chore, ChoreRunner, registry_chores
+from storage import DATABASE_FILE, checkpoint_write_ahead_log
 from tests.helpers import Client
+from tests.postgres import both_databases
 from tests.test_registration_flow import agent
+from tests.test_storage import pending
 from wiring import start_server
+
+SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000
 
 
 def test_a_failing_chore_is_logged_once_and_retried_until_it_works(caplog):
@@ -72,3 +79,35 @@ def test_a_poll_still_in_flight_when_the_server_stops_is_written(service, clock,
     running.stop()
     poll.join()
     assert service.details("alice").last_poll_at == requested + 30
+
+
+def test_writers_leave_the_write_ahead_log_to_the_checkpoint_chore(service, tmp_path):
+    """A commit that crosses SQLite's default 1,000 pages no longer copies the log into the
+    database file itself (stalling its writer); the chore does, and then the file alone
+    holds every committed row."""
+    database_file = tmp_path / "data" / DATABASE_FILE
+    [checkpoint] = [chore for chore in registry_chores(service) if chore.name == "checkpoint"]
+    checkpoint.work()  # the schema, into the file
+    for number in range(400):  # a transaction each, as agents' registrations come
+        pending(f"agent-{number}")
+    page_size = 4096
+    assert database_file.with_name(DATABASE_FILE + "-wal").stat().st_size > SQLITE_DEFAULT_CHECKPOINT_PAGES * page_size
+    assert _rows_in_the_file_alone(database_file, tmp_path / "before") == 0
+
+    checkpoint.work()
+    assert _rows_in_the_file_alone(database_file, tmp_path / "after") == 400
+
+
+@both_databases
+def test_only_a_sqlite_registry_has_a_checkpoint_chore(service, database_url):
+    names = [chore.name for chore in registry_chores(service)]
+    assert ("checkpoint" in names) == (database_url is None)
+    checkpoint_write_ahead_log()  # PostgreSQL checkpoints by itself: nothing to do, no error
+
+
+def _rows_in_the_file_alone(database_file, folder) -> int:
+    """The registrations a copy of the database file holds without its write-ahead log."""
+    folder.mkdir()
+    copy = shutil.copy(database_file, folder / DATABASE_FILE)
+    with sqlite3.connect(copy) as connection:
+        return connection.execute("SELECT COUNT(*) FROM registration").fetchone()[0]
