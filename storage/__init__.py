@@ -78,6 +78,6 @@ def _make_owner_only_files(path: Path) -> None:
 
 __all__ = [
     "DATABASE_FILE", "BadDatabaseUrl", "DatabaseUnavailable", "PublicKeyTaken", "SchemaTooNew", "StorageError",
-    "UsernameTaken", "checkpoint_write_ahead_log", "close_db", "db", "done_with_connection", "init_db", "is_shared", "read_snapshot", "redacted",
-    "snapshot_database", "write_transaction",
+    "UsernameTaken", "checkpoint_write_ahead_log", "close_db", "db", "done_with_connection", "init_db", "is_shared",
+    "read_snapshot", "redacted", "snapshot_database", "write_transaction",
 ]

@@ -26,9 +26,6 @@ from playhouse.pool import PooledPostgresqlDatabase
 
 from storage.errors import StorageError, translate
 
-# synchronous=NORMAL is safe in WAL mode: a killed process loses nothing that
-# was committed, and a power loss can lose only the last commits, never
-# consistency. https://www.sqlite.org/pragma.html#pragma_synchronous
 # Copying the write-ahead log back into the database file (a checkpoint, with its two
 # fsyncs) is left to a chore of its own (checkpoint_write_ahead_log): done by whichever
 # commit crosses SQLite's 1,000 pages, it stalled that writer, and a grant paid a
@@ -36,6 +33,9 @@ from storage.errors import StorageError, translate
 # should the chore fall behind or not run (the admin command line).
 # https://www.sqlite.org/wal.html#automatic_checkpoint
 WRITER_CHECKPOINT_PAGES = 10_000
+# synchronous=NORMAL is safe in WAL mode: a killed process loses nothing that
+# was committed, and a power loss can lose only the last commits, never
+# consistency. https://www.sqlite.org/pragma.html#pragma_synchronous
 PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "normal",

@@ -6,10 +6,11 @@ import logging
 import shutil
 import sqlite3
 import threading
+from contextlib import closing
 
 from server.ca import CA_CERT_FILE
 from server.chores import Chore, ChoreRunner, registry_chores
-from storage import DATABASE_FILE, checkpoint_write_ahead_log
+from storage import DATABASE_FILE, checkpoint_write_ahead_log, db
 from tests.helpers import Client
 from tests.postgres import both_databases
 from tests.test_registration_flow import agent
@@ -90,7 +91,7 @@ def test_writers_leave_the_write_ahead_log_to_the_checkpoint_chore(service, tmp_
     checkpoint.work()  # the schema, into the file
     for number in range(400):  # a transaction each, as agents' registrations come
         pending(f"agent-{number}")
-    page_size = 4096
+    page_size = db.execute_sql("PRAGMA page_size").fetchone()[0]
     assert database_file.with_name(DATABASE_FILE + "-wal").stat().st_size > SQLITE_DEFAULT_CHECKPOINT_PAGES * page_size
     assert _rows_in_the_file_alone(database_file, tmp_path / "before") == 0
 
@@ -109,5 +110,5 @@ def _rows_in_the_file_alone(database_file, folder) -> int:
     """The registrations a copy of the database file holds without its write-ahead log."""
     folder.mkdir()
     copy = shutil.copy(database_file, folder / DATABASE_FILE)
-    with sqlite3.connect(copy) as connection:
+    with closing(sqlite3.connect(copy)) as connection:
         return connection.execute("SELECT COUNT(*) FROM registration").fetchone()[0]
