@@ -168,7 +168,14 @@ def test_a_full_disk_answers_agents_with_a_retry_and_the_admin_with_one_line_los
         agent = {"username": "alice", "password": "alice-pw", "csr": make_csr("alice")[0]}
         assert client.register(agent).status == 202
         filler = fill(small_disk)
-        newcomer = client.register({"username": "bob", "password": "bob-pw"})
+        # SQLite writes over its write-ahead log's old frames once the checkpoint chore has
+        # copied them into the database file: a newcomer or two may still fit in that space.
+        stored = []
+        for number in range(20):
+            newcomer = client.register({"username": f"newcomer{number}", "password": "newcomer-pw"})
+            if newcomer.status != 202:
+                break
+            stored.append(f"newcomer{number}")
         assert newcomer.status == 503 and "Retry-After" in {k.title() for k in newcomer.headers}, newcomer.body
         assert client.register(agent).status == 202  # a poll needs no space
         refused = registry.admin("grant", "alice", check=False)
@@ -176,7 +183,7 @@ def test_a_full_disk_answers_agents_with_a_retry_and_the_admin_with_one_line_los
         filler.unlink()
         registry.admin("grant", "alice")
         assert client.register(agent).status == 201
-        assert [row["username"] for row in registry.registrations()] == ["alice"]
+        assert sorted(row["username"] for row in registry.registrations()) == ["alice", *stored]
     finally:
         registry.stop()
 
