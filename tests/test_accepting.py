@@ -57,6 +57,29 @@ def test_a_turn_accepts_every_connection_waiting_until_enough_are_opening(unserv
             client.close()
 
 
+def test_connections_silent_since_their_accept_stop_holding_accepting_back(unserved, monkeypatch):
+    """Silent connections stay open until the idle timeout, but count as opening only for
+    OPENING_SECONDS: a few of them cannot keep accepting to one a turn."""
+    monkeypatch.setattr(connections, "OPENING_AT_ONCE", 3)
+    monkeypatch.setattr(connections, "OPENING_SECONDS", 0)
+    silent = [socket.create_connection(unserved.bind_addr, timeout=5) for _ in range(3)]
+    arriving = []
+    try:
+        accept_turn = unserved._connections._from_server_socket
+        assert accept_turn(unserved.socket) is not None
+        assert unserved.opening.count == 3
+
+        unserved._connections._expire(threshold=0)  # the loop's sweep; nothing is idle that long
+        assert unserved.opening.count == 0
+        assert unserved._connections._num_connections == 2  # still open, waiting in the selector
+        arriving = [socket.create_connection(unserved.bind_addr, timeout=5) for _ in range(3)]
+        assert accept_turn(unserved.socket) is not None
+        assert unserved.opening.count == 3  # all three in one turn again
+    finally:
+        for client in silent + arriving:
+            client.close()
+
+
 def test_keep_alive_connections_stay_open_beyond_cheroots_ten(server, tmp_path):
     """A balancer or a persistent client keeps its connections: no "Connection: close" (and
     no new handshake at its next request) because many others are open and idle."""

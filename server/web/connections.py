@@ -62,6 +62,10 @@ log = logging.getLogger(__name__)
 # polls of the agents already connected waited 0.1–0.3 s behind them (bench 10).
 ACCEPTS_PER_TURN = 64
 OPENING_AT_ONCE = 16
+# A device sends its handshake as soon as it connects: one still not open this long after
+# its accept no longer counts as opening, so that a few silent connections cannot hold
+# accepting to one a turn until the idle timeout closes them.
+OPENING_SECONDS = 1
 # cheroot answers "Connection: close" once this many connections wait in its selector
 # (its default: 10), new ones awaiting their first bytes included. Then a client that keeps
 # its connection (a load balancer, a persistent integration) reconnects, handshake and all,
@@ -88,7 +92,6 @@ class GuardedConnection(HTTPConnection):
     fresh = True
     admitted = False
     _opened = False  # the PROXY header and the TLS handshake, done once, by the first worker
-    opening = False  # counted among the server's connections accepted and not yet open
 
     def __init__(self, server, sock, makefile):
         super().__init__(server, sock, makefile)
@@ -185,23 +188,34 @@ class GuardedServer(wsgi.Server):
 
 
 class _Opening:
-    """How many connections were accepted and are not open yet (their handshake not done)."""
+    """The connections accepted and not open yet (their handshake not done), for at most
+    OPENING_SECONDS each."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self.count = 0
+        self._since: dict[GuardedConnection, float] = {}  # in the order they were accepted
+
+    @property
+    def count(self) -> int:
+        return len(self._since)
 
     def started(self, connection: GuardedConnection) -> None:
         with self._lock:
-            connection.opening = True
-            self.count += 1
+            self._since[connection] = time.monotonic()
 
     def done(self, connection: GuardedConnection) -> None:
-        """The connection is open, or closed without opening; once for each, later calls ignored."""
+        """The connection is open, or closed without opening; later calls are ignored."""
         with self._lock:
-            if connection.opening:
-                connection.opening = False
-                self.count -= 1
+            self._since.pop(connection, None)
+
+    def forget_the_silent(self, now: float) -> None:
+        """Stop counting those accepted OPENING_SECONDS or more before ``now`` (time.monotonic())."""
+        with self._lock:
+            while self._since:
+                connection, since = next(iter(self._since.items()))  # the oldest
+                if now - since < OPENING_SECONDS:
+                    return
+                del self._since[connection]
 
 
 class _GuardedConnectionManager(connections.ConnectionManager):
@@ -255,6 +269,7 @@ class _GuardedConnectionManager(connections.ConnectionManager):
         # Called by the selector loop every expiration_interval: the sweep's clock.
         for connection in self.server.admission.overdue():
             cut(connection)
+        self.server.opening.forget_the_silent(time.monotonic())
 
 
 class DeferredHandshakeAdapter(BuiltinSSLAdapter):
