@@ -126,7 +126,7 @@ class HashingQueue:
 
 class KeptHashes:
     """Hashes finished (or finishing) for agents that were told to come back, each
-    under a tag of its request and password (an HMAC under a key of this process),
+    under a tag of its request and password (a MAC under a key of this process),
     so that only the same request with the same password takes it. Memory only."""
 
     def __init__(self, clock: Callable[[], float]):

@@ -3,10 +3,11 @@
 scrypt costs ~60 ms of CPU on purpose. An agent re-sends its password on every
 poll, and a fleet polls constantly, so paying scrypt per poll would make the
 registry slow and easy to overload. ``VerifiedPasswords`` remembers, in this
-process only, an HMAC (under a random per-process key) of each password that
-scrypt has already accepted for a stored hash; a later poll with the same
-password is then checked in microseconds, still in constant time. Nothing of
-it is ever written to disk, and a wrong password always pays the full scrypt.
+process only, a MAC (keyed BLAKE2b, under a random per-process key) of each
+password that scrypt has already accepted for a stored hash; a later poll with
+the same password is then checked in microseconds, still in constant time.
+Nothing of it is ever written to disk, and a wrong password always pays the
+full scrypt.
 """
 
 from __future__ import annotations
@@ -130,14 +131,20 @@ def _b64(raw: bytes) -> str:
 
 
 class PasswordTags:
-    """What is remembered of a password, never the password: an HMAC of it, bound to a
-    string (a stored hash, a request), under a key of this process alone."""
+    """What is remembered of a password, never the password: a MAC of it, bound to a
+    string (a stored hash, a request), under a key of this process alone.
+
+    Keyed BLAKE2b (RFC 7693: a MAC as it is, without HMAC's construction), because
+    it keeps the GIL for short inputs: ``hmac.digest`` lets it go around OpenSSL's
+    HMAC, and each tag then waits its turn behind every busy server thread, 10 µs a
+    tag with 48 threads against 2 µs alone (BLAKE2b: under 2 µs either way)."""
 
     def __init__(self):
         self._key = secrets.token_bytes(32)
 
     def of(self, bound_to: str, password: str) -> bytes:
-        return hmac.digest(self._key, bound_to.encode("utf-8") + b"\0" + password.encode("utf-8"), "sha256")
+        return hashlib.blake2b(bound_to.encode("utf-8") + b"\0" + password.encode("utf-8"), key=self._key,
+                               digest_size=32).digest()
 
 
 class VerifiedPasswords:
