@@ -36,6 +36,7 @@ from server.pairing_codes import new_pairing_code
 from server.pending_requests import PendingRequest, PendingRequests
 from server.passwords import (
     HASHING_THREADS,
+    PasswordTags,
     VerifiedPasswords,
     hash_cpu_seconds,
     hash_seconds,
@@ -106,23 +107,38 @@ class AgentProtocol:
                                       name="new-requests-per-address", windows=windows)
         self.polls = PollLog()
         self._pending = PendingRequests()
+        self._repeat_tag = PasswordTags().of_bytes
         self._hashing = HashingQueue(limits.registrations_hashing_at_once, HASHING_THREADS, hash_seconds,
                                      hash_cpu_seconds, clock, limits.registration_answer_seconds)
         self._pacing = PollPacing(functools.partial(registrations.count_with_status, PENDING), clock,
                                   limits.pending_polls_per_second)
 
     @_come_back_later
-    def register(self, request: RegistrationRequest, source: str, arrived: float | None = None) -> AgentOutcome:
+    def register(self, request: RegistrationRequest, source: str, arrived: float | None = None,
+                 sent: bytes | None = None) -> AgentOutcome:
         """A registration request or a poll of one (SPEC: HTTP API, the status table).
 
         ``arrived``: when the request reached the server (time.monotonic(); None: now),
-        from which a new one is answered within ``Limits.registration_answer_seconds``."""
+        from which a new one is answered within ``Limits.registration_answer_seconds``.
+        ``sent``: every byte of the request as the wire carried it that makes it this
+        request (its password too), so that its repeats are known (``poll_again``)."""
         if arrived is None:
             arrived = time.monotonic()
         existing = self._pending.find(request.username)
         if existing is None:
             return self._new_request(request, source, arrived)
-        return self._known_request(existing, request, source)
+        outcome = self._known_request(existing, request, source)
+        if sent is not None and isinstance(outcome, Pending) and isinstance(existing, PendingRequest):
+            self._pending.remember_repeat(self._repeat_tag(sent), existing)
+        return outcome
+
+    @_come_back_later
+    def poll_again(self, sent: bytes, source: str) -> Pending | Refused | None:
+        """The answer to a request byte for byte the same as one ``register`` was ``sent``
+        and answered "pending", while it still is: without parsing it or checking its
+        password again, which it would pass as before. None for any other request."""
+        pending = self._pending.find_repeat(self._repeat_tag(sent))
+        return None if pending is None else self._still_pending(pending, source)
 
     @_come_back_later
     def whoami(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
@@ -293,16 +309,21 @@ class AgentProtocol:
             return refusal
         if registration.status == PENDING and request.digest() != registration.request_digest:
             return Refused(CHANGED_PENDING, RefusalKind.CHANGED_PENDING)
-        self.polls.note(registration.id, self._clock(), source)
         if registration.status == PENDING:
-            return Pending(registration.username, registration.key_fingerprint, self._pacing.retry_after(),
-                           pairing_code=registration.pairing_code)
+            return self._still_pending(registration, source)
+        self.polls.note(registration.id, self._clock(), source)
         if registration.status == REJECTED:
             return Rejected(registration.reject_reason)
         current = certificates.current_of(registration.id, self._clock())
         return Granted(registration.username, tuple(registration.granted_roles or ()),
                        permissions_of(registration.granted_permissions), current.pem if current else None,
                        self._ca.certificate_pem)
+
+    def _still_pending(self, registration: RegistrationRecord | PendingRequest, source: str) -> Pending:
+        """The answer to a poll of a pending request, the poll noted for its last-poll time."""
+        self.polls.note(registration.id, self._clock(), source)
+        return Pending(registration.username, registration.key_fingerprint, self._pacing.retry_after(),
+                       pairing_code=registration.pairing_code)
 
     def _check_password(self, registration: RegistrationRecord | PendingRequest, password: str,
                         source: str) -> Refused | None:

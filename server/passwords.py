@@ -143,8 +143,10 @@ class PasswordTags:
         self._key = secrets.token_bytes(32)
 
     def of(self, bound_to: str, password: str) -> bytes:
-        return hashlib.blake2b(bound_to.encode("utf-8") + b"\0" + password.encode("utf-8"), key=self._key,
-                               digest_size=32).digest()
+        return self.of_bytes(bound_to.encode("utf-8") + b"\0" + password.encode("utf-8"))
+
+    def of_bytes(self, holding_a_password: bytes) -> bytes:
+        return hashlib.blake2b(holding_a_password, key=self._key, digest_size=32).digest()
 
 
 class VerifiedPasswords:

@@ -20,6 +20,13 @@ is forgotten when it moves:
 
 Only pending requests are remembered; a granted or rejected one is always read
 afresh.
+
+A poll is usually the very bytes of the poll before it (the enrolment tool and
+curl re-send one file). Such a repeat of a request already answered "pending"
+is known by a tag (an HMAC under a key of this process, never the bytes, which
+hold the password) and answered without parsing it or checking its password
+again: it can only have passed both again. One tag is kept per pending
+request, forgotten with everything else at each decision.
 """
 
 from __future__ import annotations
@@ -67,6 +74,8 @@ class PendingRequests:
         self._checked_at = float("-inf")
         self._generation: tuple[int, int | None] | None = None
         self._remembered: dict[str, PendingRequest] = {}
+        self._repeats: dict[bytes, PendingRequest] = {}  # a repeat's tag: its request
+        self._repeat_tags: dict[str, bytes] = {}  # a request's (lower-case username) one tag
 
     def find(self, username: str) -> PendingRequest | RegistrationRecord | None:
         """The request of ``username`` (compared without regard to case): from memory when it
@@ -87,6 +96,21 @@ class PendingRequests:
                 self._remembered[key] = pending
         return pending
 
+    def find_repeat(self, tag: bytes) -> PendingRequest | None:
+        """The pending request a repeat tagged ``tag`` polls, if one was remembered."""
+        self._current_generation()
+        return self._repeats.get(tag)
+
+    def remember_repeat(self, tag: bytes, pending: PendingRequest) -> None:
+        """Its repeats tagged ``tag`` poll ``pending``, which was just answered as such."""
+        key = pending.username.lower()
+        with self._lock:
+            # Still what is remembered: no decision since it was found (they clear both memories).
+            if self._remembered.get(key) is pending:
+                self._repeats.pop(self._repeat_tags.get(key, b""), None)
+                self._repeats[tag] = pending
+                self._repeat_tags[key] = tag
+
     def _current_generation(self) -> tuple[int, int | None]:
         """This process's decisions and the stored counter as last read; what is remembered
         is forgotten whenever either has moved."""
@@ -103,5 +127,5 @@ class PendingRequests:
             with self._lock:
                 if generation != self._generation:
                     self._generation = generation
-                    self._remembered = {}
+                    self._remembered, self._repeats, self._repeat_tags = {}, {}, {}
         return generation

@@ -36,7 +36,7 @@ from server.granting import Granting
 from server.lifecycle import CertificateLifecycle, CertificateView, CrlInfo
 from server.limits import Limits
 from server.notifications import prune
-from server.outcomes import AgentOutcome, Authenticated, Granted, Refused
+from server.outcomes import AgentOutcome, Authenticated, Granted, Pending, Refused
 from server.preauthorization import Preauthorizations, Preauthorized, checked_entry
 from server.preauthorization_csv import parse_csv
 from server.queries import Queries
@@ -80,8 +80,12 @@ class RegistrationService:
 
     # ----------------------------------------------------------- agents
 
-    def register(self, request: RegistrationRequest, source: str, arrived: float | None = None) -> AgentOutcome:
-        return self._agents.register(request, source, arrived)
+    def register(self, request: RegistrationRequest, source: str, arrived: float | None = None,
+                 sent: bytes | None = None) -> AgentOutcome:
+        return self._agents.register(request, source, arrived, sent)
+
+    def poll_again(self, sent: bytes, source: str) -> Pending | Refused | None:
+        return self._agents.poll_again(sent, source)
 
     def whoami(self, certificate_der: bytes | None, credentials: tuple[str, str] | None,
                source: str) -> Authenticated | Refused:

@@ -83,3 +83,58 @@ def test_memory_is_bounded(service):
         assert memory.find(f"agent{number}").status == PENDING
     db.execute_sql("UPDATE registration SET pairing_code = 'CHAN-GED0'")
     assert [memory.find(f"agent{number}").pairing_code == "CHAN-GED0" for number in range(3)] == [False, False, True]
+
+
+@both_databases
+def test_a_repeat_is_known_by_its_tag_one_tag_a_request_until_a_decision(service):
+    alice, bob = pending("alice"), pending("bob")
+    memory = PendingRequests(refresh_seconds=NEVER)
+    assert memory.find_repeat(b"first") is None
+    memory.remember_repeat(b"first", memory.find("alice"))
+    memory.remember_repeat(b"bob's", memory.find("bob"))
+    assert memory.find_repeat(b"first") == PendingRequest.of(alice)
+
+    memory.remember_repeat(b"second", memory.find("alice"))  # another repeat of the same request...
+    assert memory.find_repeat(b"first") is None  # ...replaces the first: one tag a request
+    assert memory.find_repeat(b"second") == PendingRequest.of(alice)
+
+    assert decided(bob.id, status=REJECTED)
+    assert memory.find_repeat(b"second") is None and memory.find_repeat(b"bob's") is None  # every tag forgotten
+    memory.remember_repeat(b"second", memory.find("alice"))
+    assert memory.find_repeat(b"second") == PendingRequest.of(alice)  # remembered again after the decision
+
+
+@both_databases
+def test_a_request_found_before_a_decision_is_not_remembered_as_a_repeat_after_it(service):
+    row = pending("alice")
+    memory = PendingRequests(refresh_seconds=NEVER)
+    found_before = memory.find("alice")
+    assert registrations.remove(row.id)
+    assert memory.find("alice") is None  # the decision is seen: everything remembered is forgotten
+    memory.remember_repeat(b"tag", found_before)  # the poll that found it answers late
+    assert memory.find_repeat(b"tag") is None
+
+    pending("alice")  # made again: its repeats are its own, never the deleted one's
+    assert memory.find("alice") != found_before
+    memory.remember_repeat(b"tag", found_before)
+    assert memory.find_repeat(b"tag") is None
+
+
+def test_a_repeat_is_forgotten_at_the_next_look_after_another_process_decides(service, other_process):
+    pending("alice")
+    memory = PendingRequests(refresh_seconds=0)
+    memory.remember_repeat(b"tag", memory.find("alice"))
+    assert memory.find_repeat(b"tag").status == PENDING
+    other_process.execute("UPDATE registration SET status = 'granted'")
+    other_process.execute("UPDATE registry_state SET decisions = decisions + 1")
+    assert memory.find_repeat(b"tag") is None
+    assert memory.find("alice").status == GRANTED
+
+
+def test_repeats_are_bounded_with_the_requests_remembered(service):
+    for number in range(3):
+        pending(f"agent{number}")
+    memory = PendingRequests(refresh_seconds=NEVER, capacity=2)
+    for number in range(3):
+        memory.remember_repeat(f"tag{number}".encode(), memory.find(f"agent{number}"))
+    assert [memory.find_repeat(f"tag{number}".encode()) is not None for number in range(3)] == [True, True, False]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,11 +78,15 @@ def enrolment_answer(service: RegistrationService, credentials: tuple[str, str],
     """simpleenroll as a registration request: the Basic credentials are its username
     and password, the CSR its only content (no roles, permissions or context)."""
     username, password = credentials
+    # All that makes it this request, unambiguously: a repeat of a pending one is answered at once.
+    sent = json.dumps([username, password, csr_pem]).encode("utf-8")
+    if (repeated := service.poll_again(sent, source)) is not None:
+        return est_answers.for_outcome(repeated)
     for name, problem in (("username", username_problem(username)), ("password", password_problem(password))):
         if problem:
             return est_answers.error(400, f"{name}: {problem}")
     registration = RegistrationRequest(username, password, None, (), (), csr_pem, enrolled_via=VIA_EST)
-    return est_answers.for_outcome(service.register(registration, source, arrived))
+    return est_answers.for_outcome(service.register(registration, source, arrived, sent))
 
 
 def csr_pem_of(body: bytes, content_type: str | None, transfer_encoding: str | None) -> str | EstAnswer:

@@ -79,22 +79,29 @@ def create_app(service: RegistrationService, *adapters: Callable[[Bottle, Regist
 def registration_answer(service: RegistrationService, body: bytes, content_type: str | None,
                         source: str, arrived: float | None = None) -> Answer:
     """The answer to ``POST register`` with this body: the wire's checks, then the core's."""
-    return _answer_json(body, content_type, parse_registration,
-                        lambda registration: service.register(registration, source, arrived))
+    problem = _body_problem(body, content_type)
+    if problem is not None:
+        return problem
+    # A pending request's poll, repeated byte for byte, needs neither the parsing nor the field rules.
+    repeated = service.poll_again(body, source)
+    if repeated is not None:
+        return json_answers.for_outcome(repeated)
+    return _parsed_answer(body, parse_registration,
+                          lambda registration: service.register(registration, source, arrived, sent=body))
 
 
 def renewal_answer(service: RegistrationService, body: bytes, content_type: str | None,
                    certificate_der: bytes | None, credentials: tuple[str, str] | None, source: str) -> Answer:
     """The answer to ``POST renew``: the same body rules as registration, then the core's."""
-    return _answer_json(body, content_type, parse_renewal,
-                        lambda csr_pem: service.renew(certificate_der, credentials, csr_pem, source))
-
-
-def _answer_json(body: bytes, content_type: str | None, parse, decide) -> Answer:
-    """The wire's checks (size, media type, ``parse``), then the core's (``decide``)."""
     problem = _body_problem(body, content_type)
     if problem is not None:
         return problem
+    return _parsed_answer(body, parse_renewal,
+                          lambda csr_pem: service.renew(certificate_der, credentials, csr_pem, source))
+
+
+def _parsed_answer(body: bytes, parse, decide) -> Answer:
+    """``parse`` the body (a 400 naming each problem), then the core's answer (``decide``)."""
     try:
         parsed = parse(body)
     except InvalidRequest as invalid:
