@@ -12,7 +12,10 @@ over the seconds the pool needs for it rather than all in the same one.
 A place in the queue is also a promise of a prompt answer: a registration is
 answered at most ``answer_within`` seconds after it reached the server (its
 connection's accept, for a new device: the time its TLS handshake waited for a
-worker counts too), whether its hash is done or not. One whose hash has not
+worker counts too), whether its hash is done or not. So a place is given only
+while the hashes ahead could be done before then (each as long as hashes take
+now, on the pool's threads); otherwise the answer is given at once, not at the
+end of a wait whose hash would never have started. One whose hash has not
 started by then (the hashing thread busy, or, at its low priority, starved by
 serving) is withdrawn unhashed; one whose hash has started is left to finish.
 Either way the agent is answered as one turned away at the
@@ -108,8 +111,12 @@ class HashingQueue:
         return arrived + max(self._answer_within, 2 * self._hash_cpu_seconds()) - time.monotonic()
 
     def _no_room(self, time_left: float | None) -> bool:
-        """The caller holds the lock."""
-        return self._inside >= self._capacity or (time_left is not None and time_left <= 0)
+        """No place left, or no time: its hash would start only once those inside have been
+        hashed, and if not before its answer is due it would only be withdrawn. The caller
+        holds the lock."""
+        if self._inside >= self._capacity:
+            return True
+        return time_left is not None and time_left <= self._inside * self._hash_seconds() / self._threads
 
     def _left(self, _hashing: Future[str]) -> None:
         with self._lock:

@@ -151,6 +151,27 @@ def test_a_registration_whose_hash_does_not_start_in_time_is_answered_then_and_n
     assert len(hashed) == 1
 
 
+def test_a_registration_whose_hash_could_not_start_before_its_answer_is_due_is_answered_at_once(
+        tmp_path, clock, monkeypatch):
+    """Three hashes ahead of it, at 0.4 s each on the one hashing thread, outlast the second it
+    may wait: its hash would only be withdrawn, so it is told to come back now, not then."""
+    monkeypatch.setattr(passwords, "_hash_seconds", 0.4)  # what hashes take now, as measured
+    limits = Limits(registrations_hashing_at_once=8, registration_answer_seconds=1.0)
+    with served(tmp_path, clock, limits) as (client, service), ThreadPoolExecutor(3) as senders, \
+            stalled_hashing() as release:
+        waiting = [senders.submit(client.register, _document(f"early{i}")) for i in range(3)]
+        wait_until(lambda: _queued() == 3, "three registrations to wait for hashing")
+        started = time.monotonic()
+        turned_away = client.register(_document("fourth"))
+        assert turned_away.status == 503, turned_away.body
+        assert time.monotonic() - started < 0.5  # at once, not after the second it may wait
+        assert int(turned_away.headers["retry-after"]) >= 1
+        assert _queued() == 3  # no hash queued for it
+        release.set()
+        assert [future.result().status for future in waiting] == [202] * 3
+    assert "fourth" not in {row.username for row in service.registrations()}
+
+
 def test_a_registration_whose_hash_is_slow_is_answered_in_time_and_its_hash_kept_for_its_return(
         impatient_client, monkeypatch):
     client, service = impatient_client
