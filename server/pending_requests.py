@@ -23,7 +23,7 @@ afresh.
 
 A poll is usually the very bytes of the poll before it (the enrolment tool and
 curl re-send one file). Such a repeat of a request already answered "pending"
-is known by a tag (an HMAC under a key of this process, never the bytes, which
+is known by a tag (keyed BLAKE2b under a key of this process, never the bytes, which
 hold the password) and answered without parsing it or checking its password
 again: it can only have passed both again. One tag is kept per pending
 request, forgotten with everything else at each decision.
