@@ -9,11 +9,20 @@ Combiner, the first thread to arrive does the work of every thread waiting at th
 moment in one go (for grants: one transaction), while the others sleep until their
 result is ready; the next one waiting then takes whatever arrived meanwhile. A thread
 alone does its own work at once.
+
+The threads of one batch are woken together, and the first of them back with its next
+item found itself alone and took a batch of one while the rest came in behind it: at
+four threads, batches of one were as common as batches of four. So a thread whose batch
+would be smaller than the one before lets the GIL go once before taking it, for the
+threads just woken to hand theirs in: then nine batches in ten held four, and a grant at
+four threads took 0.33–0.44 ms instead of 0.42–0.54 (medians of alternating rounds in
+one process). A thread alone never waits: its batches are of one.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -48,6 +57,7 @@ class Combiner(Generic[T, R]):
         self._changed = threading.Condition()
         self._waiting: list[_Entry[T, R]] = []
         self._working = False
+        self._last_batch = 1
 
     @property
     def working(self) -> bool:
@@ -70,8 +80,13 @@ class Combiner(Generic[T, R]):
             if entry.done:
                 return entry.outcome()
             self._working = True
-            batch, self._waiting = self._waiting, []
+            gathering = len(self._waiting) < self._last_batch
         try:
+            if gathering:
+                time.sleep(0)  # the GIL let go once: the threads of the last batch hand theirs in
+            with self._changed:
+                batch, self._waiting = self._waiting, []
+                self._last_batch = len(batch)
             self._do(batch)
         finally:
             with self._changed:
