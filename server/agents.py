@@ -287,8 +287,7 @@ class AgentProtocol:
                 return Refused(TAKEN_MEANWHILE, RefusalKind.TAKEN_MEANWHILE)
             return self._key_holder_answer(holder, request, source)
         self._verified.remember(registration.username.lower(), password_hash, request.password)
-        return granted or Pending(registration.username, registration.key_fingerprint, self._pacing.retry_after(),
-                                  pairing_code=registration.pairing_code)
+        return granted or self._pending_answer(registration)
 
     def _turned_away(self, source: str, retry_after: int) -> Refused:
         self._new_requests.refund(source)  # turned away, not served: it may come back
@@ -322,6 +321,9 @@ class AgentProtocol:
     def _still_pending(self, registration: RegistrationRecord | PendingRequest, source: str) -> Pending:
         """The answer to a poll of a pending request, the poll noted for its last-poll time."""
         self.polls.note(registration.id, self._clock(), source)
+        return self._pending_answer(registration)
+
+    def _pending_answer(self, registration: RegistrationRecord | PendingRequest) -> Pending:
         return Pending(registration.username, registration.key_fingerprint, self._pacing.retry_after(),
                        pairing_code=registration.pairing_code)
 
